@@ -19,8 +19,10 @@
 //  3. Apply ready.committed_entries to the state machine in order. Each was committed by a
 //     quorum and is durable here.
 //  4. Serve each ready.read_states entry once the state machine has applied its index.
-//  5. If ready.snapshot_request is set, snapshot the state machine at that applied index
-//     and compact the log behind it (see MemoryStorage::create_snapshot / compact).
+//  5. If ready.snapshot_request is set, snapshot the state machine at that index (it is the
+//     applied index once step 3 is done) and compact the log up to at most that index
+//     (see MemoryStorage::create_snapshot / compact). Keeping some entries behind it lets
+//     slightly lagging followers catch up without a snapshot.
 //  6. Call advance(ready). Only one Ready is outstanding at a time; step(), tick() and
 //     propose() may be called between ready() and advance().
 #pragma once
@@ -107,6 +109,10 @@ class RawNode {
   // Leader only: hands leadership to `target` once its log is caught up (thesis §3.10).
   void transfer_leadership(NodeId target);
 
+  // Leader only: the transport tells whether a snapshot reached `to`. On failure the
+  // leader probes again (and resends a snapshot if still needed).
+  void report_snapshot(NodeId to, bool ok);
+
   bool has_ready() const;
   Ready ready();
   // REQUIRES: `ready` is the Ready last returned and its contract has been carried out.
@@ -119,9 +125,13 @@ class RawNode {
   Term term() const;
 
  private:
+  std::optional<LogIndex> snapshot_due(LogIndex applied) const;
+
   std::unique_ptr<Raft> raft_;
   SoftState prev_soft_;
   HardState prev_hard_;
+  LogIndex last_snapshot_index_;  // the snapshot last taken or installed
+  bool ready_outstanding_ = false;
 };
 
 }  // namespace kv::raft

@@ -25,7 +25,7 @@ struct Entry {
   Term term = 0;
   LogIndex index = 0;
   EntryType type = EntryType::kNormal;
-  std::string data;
+  std::string data{};
 
   bool operator==(const Entry&) const = default;
 };
@@ -61,7 +61,7 @@ struct SnapshotMeta {
 // `data` is opaque to the core: the state machine's image at meta.index.
 struct Snapshot {
   SnapshotMeta meta;
-  std::string data;
+  std::string data{};
 
   bool empty() const { return meta.index == 0; }
   bool operator==(const Snapshot&) const = default;
@@ -92,12 +92,12 @@ struct Message {
   Term term = 0;
   Term log_term = 0;
   LogIndex index = 0;
-  std::vector<Entry> entries;
+  std::vector<Entry> entries{};
   LogIndex commit = 0;
   bool reject = false;
   LogIndex reject_hint = 0;  // kAppendResponse with reject: the follower's last index
-  std::optional<Snapshot> snapshot;
-  std::string context;
+  std::optional<Snapshot> snapshot{};
+  std::string context{};
 
   bool operator==(const Message&) const = default;
 };
@@ -116,7 +116,7 @@ struct SoftState {
 // A linearizable read may be served once the state machine has applied `index`.
 struct ReadState {
   LogIndex index = 0;
-  std::string context;
+  std::string context{};
 
   bool operator==(const ReadState&) const = default;
 };
