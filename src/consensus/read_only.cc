@@ -7,7 +7,8 @@ namespace kv::raft {
 bool ReadOnly::add_request(LogIndex index, NodeId from, std::string context) {
   if (pending_.contains(context)) return false;
   queue_.push_back(context);
-  pending_.emplace(context, Pending{ReadIndexRequest{index, from, std::move(context)}, {}});
+  Pending pending{ReadIndexRequest{index, from, context}, {}};
+  pending_.emplace(std::move(context), std::move(pending));
   return true;
 }
 
