@@ -1,0 +1,173 @@
+#include "net/detail/frame_io.h"
+
+#include <asio/buffer.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <cstdarg>
+#include <cstdio>
+#include <vector>
+
+namespace kv::net::detail {
+
+void log_line(const char* format, ...) {
+  char text[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  std::fprintf(stderr, "kv-net: %s\n", text);
+}
+
+std::string remote_address(const Socket& socket) {
+  std::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+void tune_socket(Socket& socket) {
+  std::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+}
+
+void close_quietly(Socket& socket) {
+  std::error_code ignored;
+  socket.shutdown(Socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+Signal::Signal(const asio::any_io_executor& executor)
+    : timer_(executor, asio::steady_timer::time_point::max()) {}
+
+void Signal::notify() {
+  pending_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> Signal::wait() {
+  if (!pending_) {
+    std::error_code ec;  // operation_aborted is the wakeup
+    timer_.expires_at(asio::steady_timer::time_point::max());
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  pending_ = false;
+}
+
+Deadline::Deadline(const SocketPtr& socket, std::chrono::milliseconds after)
+    : timer_(socket->get_executor()), state_(std::make_shared<State>()) {
+  timer_.expires_after(after);
+  timer_.async_wait([weak = std::weak_ptr<Socket>(socket), state = state_](std::error_code ec) {
+    if (ec || !state->armed) return;
+    state->expired = true;
+    if (auto s = weak.lock()) close_quietly(*s);
+  });
+}
+
+Deadline::~Deadline() {
+  state_->armed = false;
+  timer_.cancel();
+}
+
+asio::awaitable<ReadOutcome> read_frame(Socket& socket, std::uint32_t max_payload_bytes) {
+  ReadOutcome out;
+  HeaderBytes header{};
+  std::error_code ec;
+  const std::size_t got = co_await asio::async_read(
+      socket, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.clean_close = got == 0 && ec == asio::error::eof;
+    out.error = out.clean_close ? "connection closed by the remote end"
+                : got > 0       ? "truncated frame header (" + ec.message() + ")"
+                                : ec.message();
+    co_return out;
+  }
+  Result<FrameHeader> parsed = parse_frame_header(header, max_payload_bytes);
+  if (!parsed.ok()) {
+    out.error = parsed.error();
+    co_return out;
+  }
+  out.frame.kind = parsed.value().kind;
+  out.frame.payload.resize(parsed.value().payload_bytes / kWordBytes);
+  co_await asio::async_read(socket, asio::buffer(out.frame.payload),
+                            asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.error = "truncated " + std::string(to_string(out.frame.kind)) + " frame (" +
+                ec.message() + ")";
+  }
+  co_return out;
+}
+
+asio::awaitable<std::string> write_frames(const SocketPtr& socket, std::deque<EncodedFrame>& frames,
+                                          std::chrono::milliseconds stall_timeout) {
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(frames.size());
+  for (const EncodedFrame& f : frames) buffers.emplace_back(f.bytes().data(), f.bytes().size());
+  Deadline deadline(socket, stall_timeout);
+  std::error_code ec;
+  co_await asio::async_write(*socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+  if (deadline.expired()) co_return "write stalled for " + std::to_string(stall_timeout.count()) + " ms";
+  if (ec) co_return "write failed: " + ec.message();
+  co_return "";
+}
+
+FrameWriteQueue::FrameWriteQueue(const asio::any_io_executor& executor, std::size_t max_queued_bytes)
+    : max_queued_bytes_(max_queued_bytes), signal_(executor) {}
+
+bool FrameWriteQueue::push(EncodedFrame frame) {
+  KV_ASSERT(!frame.empty());
+  if (!accepting()) return false;
+  if (!frames_.empty() && queued_bytes_ + frame.size_bytes() > max_queued_bytes_) return false;
+  queued_bytes_ += frame.size_bytes();
+  frames_.push_back(std::move(frame));
+  signal_.notify();
+  return true;
+}
+
+asio::awaitable<std::string> FrameWriteQueue::run(SocketPtr socket,
+                                                  std::chrono::milliseconds stall_timeout) {
+  std::deque<EncodedFrame> writing;
+  while (!closed_) {
+    if (frames_.empty()) {
+      if (finishing_) co_return "";
+      co_await signal_.wait();
+      continue;
+    }
+    writing.swap(frames_);  // frames pushed during the write wait for the next round
+    std::string error = co_await write_frames(socket, writing, stall_timeout);
+    for (const EncodedFrame& f : writing) queued_bytes_ -= f.size_bytes();
+    writing.clear();
+    if (!error.empty()) co_return error;
+  }
+  co_return "";
+}
+
+void FrameWriteQueue::finish() {
+  finishing_ = true;
+  signal_.notify();
+}
+
+void FrameWriteQueue::close() {
+  closed_ = true;
+  signal_.notify();
+}
+
+}  // namespace kv::net::detail
+
+namespace kv::net::detail {
+
+void LogExceptions::operator()(std::exception_ptr error) const {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    log_line("%s ended by an exception: %s", what, e.what());
+  } catch (...) {
+    log_line("%s ended by an unknown exception", what);
+  }
+}
+
+}  // namespace kv::net::detail
