@@ -1,0 +1,266 @@
+#include "server/node.h"
+
+#include <asio/post.hpp>
+#include <random>
+
+#include "common/assert.h"
+#include "server/log.h"
+#include "server/node_impl.h"
+
+namespace kv::server {
+
+namespace {
+
+raft::Config raft_config(const ServerOptions& o, storage::GroupId group, raft::LogIndex applied) {
+  raft::Config c;
+  c.id = o.node_id;
+  c.election_timeout_ticks = static_cast<int>(o.election_ticks);
+  c.heartbeat_interval_ticks = static_cast<int>(o.heartbeat_ticks);
+  c.snapshot_interval_entries = o.snapshot_interval_entries;
+  c.applied = applied;
+  // Real randomness here (not in the core): nodes restarted together must not tie forever.
+  c.random_seed = std::random_device{}() ^ (group << 32);
+  return c;
+}
+
+net::PeerTransportOptions transport_options(const ServerOptions& o) {
+  net::PeerTransportOptions t;
+  t.self = o.node_id;
+  t.cluster_id = cluster_id_of(o.cluster_name);
+  std::uint16_t port = 0;
+  const bool ok = split_host_port(o.self().peer_addr, t.listen_host, port);
+  KV_ASSERT(ok);
+  t.listen_port = port;
+  return t;
+}
+
+net::ClientServerOptions client_options(const ServerOptions& o) {
+  net::ClientServerOptions c;
+  std::uint16_t port = 0;
+  const bool ok = split_host_port(o.self().client_addr, c.listen_host, port);
+  KV_ASSERT(ok);
+  c.listen_port = port;
+  return c;
+}
+
+}  // namespace
+
+Node::Node(const ServerOptions& options, std::unique_ptr<storage::NodeStore> store)
+    : options_(options),
+      store_(std::move(store)),
+      tick_timer_(io_),
+      sweep_timer_(io_),
+      signals_(io_, SIGTERM, SIGINT) {
+  raft::ConfState conf;
+  for (const MemberSpec& m : options_.initial_cluster) conf.voters.push_back(m.id);
+  if (store_->groups().empty()) {
+    // A new cluster: every node creates the same groups with the same membership.
+    for (storage::GroupId g = 0; g < options_.shards; ++g) {
+      auto created = store_->create_group(g, conf);
+      KV_ASSERT_MSG(created.ok(), created.status().to_string().c_str());
+    }
+  }
+  for (storage::GroupId g : store_->groups()) {
+    const storage::GroupLog* log = store_->group(g);
+    const raft::LogIndex applied = store_->data().applied_index(g);
+    auto shard = std::make_unique<Shard>(g, storage::KeyRange{}, raft_config(options_, g, applied), *log,
+                                         store_->data(), options_.max_sessions);
+    const storage::Status loaded = shard->state_machine.load();
+    KV_ASSERT_MSG(loaded.ok(), loaded.to_string().c_str());
+    shard->applied = applied;
+    KV_LOG(kInfo, "shard opened").kv("shard", g).kv("applied", applied).kv("first_index", log->first_index())
+        .kv("last_index", log->last_index()).kv("term", log->hard_state().term);
+    shards_.emplace(g, std::move(shard));
+  }
+  worker_ = std::make_unique<StorageWorker>(*store_, options_.log_keep_entries, [this](std::vector<StorageWorker::Done> done) {
+    asio::post(io_, [this, done = std::move(done)]() mutable { on_storage_done(std::move(done)); });
+  });
+  transport_ = std::make_unique<net::PeerTransport>(
+      io_, transport_options(options_),
+      [this](raft::NodeId from, std::span<net::GroupMessage> messages) { on_peer_messages(from, messages); },
+      [this](raft::NodeId from, net::SnapshotChunk chunk) { on_snapshot_chunk(from, std::move(chunk)); });
+  clients_ = std::make_unique<net::ClientServer>(
+      io_, client_options(options_),
+      [this](net::Request request, net::ClientServer::Responder responder) {
+        on_request(std::move(request), std::move(responder));
+      });
+}
+
+Node::~Node() {
+  if (worker_) worker_->stop();
+}
+
+bool Node::start() {
+  auto peer_port = transport_->start();
+  if (!peer_port.ok()) {
+    KV_LOG(kError, "cannot listen for peers").kv("addr", options_.self().peer_addr).kv("error", peer_port.error());
+    return false;
+  }
+  auto client_port = clients_->start();
+  if (!client_port.ok()) {
+    KV_LOG(kError, "cannot listen for clients").kv("addr", options_.self().client_addr).kv("error", client_port.error());
+    return false;
+  }
+  for (const MemberSpec& m : options_.initial_cluster) {
+    if (m.id == options_.node_id) continue;
+    std::string host;
+    std::uint16_t port = 0;
+    if (split_host_port(m.peer_addr, host, port)) transport_->add_peer(m.id, host, port);
+  }
+  KV_LOG(kInfo, "kvd serving").kv("peers", options_.self().peer_addr).kv("clients", options_.self().client_addr)
+      .kv("shards", shards_.size());
+  return true;
+}
+
+void Node::run() {
+  signals_.async_wait([this](const std::error_code& ec, int signal) {
+    if (ec) return;
+    KV_LOG(kInfo, "shutting down").kv("signal", signal);
+    shutdown();
+  });
+  next_tick_ = Clock::now();
+  on_tick();
+  expire_requests();
+  io_.run();
+}
+
+void Node::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  clients_->stop();
+  transport_->stop();
+  tick_timer_.cancel();
+  sweep_timer_.cancel();
+  // Acknowledged writes are durable already; what the worker holds is finished, then dropped.
+  worker_->stop();
+  io_.stop();
+}
+
+// ---- The Raft loop ----------------------------------------------------------------------
+
+void Node::on_tick() {
+  if (stopping_) return;
+  for (auto& [id, shard] : shards_) shard->raft.tick();
+  schedule_drive();
+  // Fixed rate: a late tick does not push every later tick back.
+  next_tick_ += std::chrono::milliseconds(options_.tick_ms);
+  if (next_tick_ < Clock::now()) next_tick_ = Clock::now();
+  tick_timer_.expires_at(next_tick_);
+  tick_timer_.async_wait([this](const std::error_code& ec) {
+    if (!ec) on_tick();
+  });
+}
+
+void Node::on_peer_messages(raft::NodeId from, std::span<net::GroupMessage> messages) {
+  for (net::GroupMessage& gm : messages) {
+    auto it = shards_.find(gm.group);
+    if (it == shards_.end()) continue;  // a shard this node does not hold
+    Shard& shard = *it->second;
+    if (gm.message.type == raft::MessageType::kSnapshot && !attach_received_image(shard, from, gm.message)) continue;
+    shard.raft.step(gm.message);
+  }
+  schedule_drive();
+}
+
+void Node::schedule_drive() {
+  if (drive_scheduled_ || stopping_) return;
+  drive_scheduled_ = true;
+  // Everything that arrives in this turn of the loop shares one propose and one Ready.
+  asio::post(io_, [this] {
+    drive_scheduled_ = false;
+    drive();
+  });
+}
+
+void Node::drive() {
+  if (stopping_) return;
+  for (auto& [id, shard] : shards_) drive_shard(*shard);
+}
+
+void Node::drive_shard(Shard& shard) {
+  flush_proposals(shard);
+  start_read_round(shard);
+  if (shard.ready_in_flight || !shard.raft.has_ready()) return;
+  raft::Ready rd = shard.raft.ready();
+  shard.ready_in_flight = true;
+  if (rd.soft_state) note_soft_state(shard, *rd.soft_state);
+  send_messages(shard, rd.messages);  // the leader's appends leave before its own fsync
+  StorageWorker::Job job{shard.id, std::move(rd), std::nullopt, &shard.state_machine};
+  if (job.ready.snapshot) {
+    job.image = std::move(shard.received_image);
+    shard.received_image.reset();
+    KV_ASSERT_MSG(job.image && job.image->meta().index == job.ready.snapshot->meta.index,
+                  "a snapshot to install without its image");
+  }
+  worker_->submit(std::move(job));
+}
+
+void Node::on_storage_done(std::vector<StorageWorker::Done> done) {
+  if (stopping_) return;
+  for (StorageWorker::Done& d : done) finish_ready(*shards_.at(d.group), d);
+  schedule_drive();
+}
+
+void Node::finish_ready(Shard& shard, StorageWorker::Done& done) {
+  raft::Ready& rd = done.ready;
+  send_messages(shard, rd.messages_after_persist);
+  raft::LogIndex applied = shard.applied;
+  if (rd.snapshot) applied = std::max(applied, rd.snapshot->meta.index);
+  if (!rd.committed_entries.empty()) applied = rd.committed_entries.back().index;
+  shard.applied = applied;
+  complete_writes(shard, done.results, applied);
+  complete_reads(shard, rd.read_states);
+  shard.raft.advance(rd);
+  shard.ready_in_flight = false;
+}
+
+void Node::send_messages(Shard& shard, std::vector<raft::Message>& messages) {
+  for (raft::Message& m : messages) {
+    if (m.type == raft::MessageType::kSnapshot) {
+      start_snapshot_stream(shard, std::move(m));
+      continue;
+    }
+    const raft::NodeId to = m.to;
+    transport_->send(to, shard.id, std::move(m));
+  }
+}
+
+void Node::note_soft_state(Shard& shard, const raft::SoftState& soft) {
+  if (soft.leader != shard.soft_state.leader || soft.role != shard.soft_state.role) {
+    KV_LOG(kInfo, "raft role").kv("shard", shard.id).kv("role", raft::to_string(soft.role)).kv("leader", soft.leader)
+        .kv("term", shard.raft.term());
+  }
+  const bool lost_leadership = shard.soft_state.role == raft::Role::kLeader && soft.role != raft::Role::kLeader;
+  shard.soft_state = soft;
+  if (lost_leadership) {
+    // Reads waiting for a round this node led will never complete here: send them on.
+    for (auto& [ctx, round] : shard.read_rounds) {
+      for (Waiter& w : round.reads) reject_not_leader(shard, w);
+    }
+    shard.read_rounds.clear();
+  }
+}
+
+// ---- Entry point ------------------------------------------------------------------------
+
+int run_node(const ServerOptions& options) {
+  set_log_level(options.log_level);
+  set_log_node(options.node_id);
+  storage::StoreOptions store_options;
+  store_options.path = options.data_dir;
+  store_options.cluster_id = options.cluster_name;
+  store_options.node_id = options.node_id;
+  auto store = storage::NodeStore::open(store_options);
+  if (!store.ok()) {
+    KV_LOG(kError, "refusing to start: the data directory cannot be used").kv("dir", options.data_dir)
+        .kv("error", store.status().to_string());
+    return 1;
+  }
+  Node node(options, std::move(*store));
+  if (!node.start()) return 1;
+  node.run();
+  KV_LOG(kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace kv::server

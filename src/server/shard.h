@@ -1,0 +1,78 @@
+// One shard on one node, as the network thread sees it: its Raft group, the client
+// requests waiting on it, and its state machine (which only the storage thread touches).
+// Not thread-safe: owned by the network thread (state_machine excepted).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/raw_node.h"
+#include "net/client_server.h"
+#include "server/state_machine.h"
+#include "storage/snapshot.h"
+#include "storage/types.h"
+
+namespace kv::server {
+
+using Clock = std::chrono::steady_clock;
+
+struct Waiter {
+  net::Request request;
+  net::ClientServer::Responder responder;
+  Clock::time_point deadline;
+};
+
+// A write proposed to the log, waiting for its entry to be applied.
+struct ProposedWrite {
+  raft::Term term = 0;  // the entry must still have this term when applied, or it was lost
+  Waiter waiter;
+};
+
+// Linearizable reads that share one ReadIndex round (thesis §6.4).
+struct ReadRound {
+  Clock::time_point started;
+  std::vector<Waiter> reads;
+};
+
+struct Shard {
+  Shard(storage::GroupId shard_id, storage::KeyRange key_range, const raft::Config& config,
+        const raft::LogStorage& log, storage::DataStore& data, std::uint32_t max_sessions)
+      : id(shard_id), range(std::move(key_range)), raft(config, log), state_machine(shard_id, data, max_sessions) {}
+
+  const storage::GroupId id;
+  const storage::KeyRange range;
+  raft::RawNode raft;
+  ShardStateMachine state_machine;  // storage thread only
+
+  bool ready_in_flight = false;   // a Ready is with the storage thread
+  raft::LogIndex applied = 0;     // as far as the network thread knows
+  raft::SoftState soft_state;
+
+  // Writes gathered during one turn of the event loop, proposed together.
+  std::vector<std::string> proposals;
+  std::vector<Waiter> proposal_waiters;
+  std::map<raft::LogIndex, ProposedWrite> proposed;
+
+  // Linearizable reads: not yet in a round, in a round, waiting for the apply of an index.
+  std::vector<Waiter> reads_unstarted;
+  std::map<std::string, ReadRound> read_rounds;
+  std::multimap<raft::LogIndex, Waiter> reads_waiting_apply;
+  std::uint64_t next_read_round = 1;
+
+  // A snapshot image received from the leader, waiting for its kSnapshot message.
+  std::optional<storage::StagedSnapshot> received_image;
+  std::unique_ptr<storage::SnapshotSink> snapshot_sink;
+  raft::NodeId snapshot_sink_from = raft::kNoNode;
+
+  std::size_t pending_requests() const {
+    std::size_t n = proposal_waiters.size() + proposed.size() + reads_unstarted.size() + reads_waiting_apply.size();
+    for (const auto& [ctx, round] : read_rounds) n += round.reads.size();
+    return n;
+  }
+};
+
+}  // namespace kv::server

@@ -1,0 +1,62 @@
+// The storage thread. It takes the Readys of all shards, makes them durable with one synced
+// write (group commit across shards), applies their committed entries, takes the snapshots
+// the core asks for, and hands each Ready back to the network thread, which then sends the
+// messages that had to wait and calls advance(). This is steps 1, 3 and 5 of the Ready
+// contract in consensus/raw_node.h; the network thread does 2, 4 and 6.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "consensus/raw_node.h"
+#include "server/state_machine.h"
+#include "storage/node_store.h"
+
+namespace kv::server {
+
+class StorageWorker {
+ public:
+  struct Job {
+    storage::GroupId group = 0;
+    raft::Ready ready;
+    std::optional<storage::StagedSnapshot> image;  // the state machine image of ready.snapshot
+    ShardStateMachine* state_machine = nullptr;
+  };
+  struct Done {
+    storage::GroupId group = 0;
+    raft::Ready ready;
+    std::vector<ApplyResult> results;
+  };
+  // Called on the storage thread with every Job of one batch, in submission order.
+  using DoneHandler = std::function<void(std::vector<Done>)>;
+
+  StorageWorker(storage::NodeStore& store, std::uint64_t log_keep_entries, DoneHandler on_done);
+  ~StorageWorker();
+  StorageWorker(const StorageWorker&) = delete;
+  StorageWorker& operator=(const StorageWorker&) = delete;
+
+  // Thread-safe. REQUIRES: at most one job per group outstanding (one Ready at a time).
+  void submit(Job job);
+  // Finishes the jobs already submitted, then stops the thread. Idempotent.
+  void stop();
+
+ private:
+  void run();
+  void process(std::vector<Job>& jobs);
+  void maybe_compact(storage::GroupId group, raft::LogIndex snapshot_index);
+
+  storage::NodeStore& store_;
+  const std::uint64_t log_keep_entries_;
+  const DoneHandler on_done_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Job> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace kv::server
