@@ -183,15 +183,16 @@ void Json::dump_to(std::string& out, int indent, int depth) const {
       return;
     case Kind::array: {
       const auto& a = as_array();
-      bool flat = indent == 0;
-      for (const auto& e : a) flat = flat && is_scalar(e);
+      bool scalars = true;
+      for (const auto& e : a) scalars = scalars && is_scalar(e);
+      const bool multiline = indent > 0 && !scalars;
       out.push_back('[');
       for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i > 0) out += flat && indent > 0 ? ", " : ",";
-        if (!flat) newline(out, indent, depth + 1);
+        if (i > 0) out += indent > 0 && !multiline ? ", " : ",";
+        if (multiline) newline(out, indent, depth + 1);
         a[i].dump_to(out, indent, depth + 1);
       }
-      if (!flat && !a.empty()) newline(out, indent, depth);
+      if (multiline && !a.empty()) newline(out, indent, depth);
       out.push_back(']');
       return;
     }

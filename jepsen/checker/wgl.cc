@@ -191,7 +191,10 @@ void Search::build_list() {
   tail_ = 2 * n + 1;
   entries_[static_cast<std::size_t>(head_)] = Entry{-1, false, -1, -1, n == 0 ? tail_ : 0};
   entries_[static_cast<std::size_t>(tail_)] = Entry{-1, false, -1, n == 0 ? head_ : 2 * n - 1, -1};
-  if (n > 0) entries_[0].prev = head_;
+  if (n > 0) {
+    entries_[0].prev = head_;
+    entries_[static_cast<std::size_t>(2 * n - 1)].next = tail_;
+  }
 }
 
 void Search::lift(std::int32_t call) {

@@ -97,6 +97,9 @@ TEST_CASE("json: dump is compact, escapes, and round-trips", "[json]") {
   REQUIRE(pretty.has_value());
   CHECK(*pretty == o);
   CHECK(Json(std::numeric_limits<double>::infinity()).dump() == "null");
+  const Json nested(Json::Array{Json(Json::Array{1, 2}), Json::object()});
+  CHECK(nested.dump() == "[[1,2],{}]");
+  CHECK(nested.dump_pretty() == "[\n  [1, 2],\n  {}\n]");
 }
 
 TEST_CASE("json: integers and doubles are different values", "[json]") {
