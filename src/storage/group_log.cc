@@ -186,6 +186,7 @@ void GroupLogAccess::after_write(GroupLog& log, const GroupWrite& w) {
 void GroupLogAccess::after_create_snapshot(GroupLog& log, raft::Snapshot snapshot) {
   std::lock_guard lock(log.mu_);
   KV_ASSERT(snapshot.meta.index <= log.terms_.last_index());
+  log.conf_ = snapshot.meta.conf;
   log.snapshot_ = std::move(snapshot);
 }
 

@@ -48,8 +48,8 @@ class GroupLog final : public raft::LogStorage {
   GroupLog& operator=(const GroupLog&) = delete;
 
   // ---- raft::LogStorage ----
-  // {hard state, membership}. The membership is the last one recorded by a received
-  // snapshot or by ApplyBatch::set_conf_state, whichever came last.
+  // {hard state, membership}. The membership is the last one recorded by create_group,
+  // create_snapshot, a received snapshot or ApplyBatch::set_conf_state.
   InitialState initial_state() const override;
   // REQUIRES: first_index() <= lo < hi <= last_index() + 1. At least one entry; more while
   // the sum of their data sizes stays within max_bytes.

@@ -156,7 +156,11 @@ Result<GroupLog*> NodeStore::create_group(GroupId group, const raft::ConfState& 
   }
   const detail::Db& db = *impl_->db;
   rocksdb::WriteBatch batch;
+  // As MemoryStorage(conf): an empty log, and a snapshot at index 0 that carries `conf`.
+  raft::Snapshot empty;
+  empty.meta.conf = conf;
   put_sealed(batch, db.raft_state, format::state_key(group, format::kTruncatedTag), format::position_body({0, 0}));
+  put_sealed(batch, db.raft_state, format::state_key(group, format::kSnapshotTag), format::snapshot_body(empty));
   put_sealed(batch, db.raft_state, format::state_key(group, format::kConfTag), format::conf_body(conf));
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -164,6 +168,7 @@ Result<GroupLog*> NodeStore::create_group(GroupId group, const raft::ConfState& 
   auto log = GroupLogAccess::make(group, db, impl_->options.log_cache_bytes_per_group);
   detail::LoadedGroup loaded;
   loaded.conf = conf;
+  loaded.snapshot = std::move(empty);
   GroupLogAccess::load(*log, loaded);
   GroupLog* out = log.get();
   std::lock_guard lock(impl_->registry.mu);
@@ -221,6 +226,7 @@ Status NodeStore::create_snapshot(GroupId group, raft::LogIndex index, const raf
   raft::Snapshot snapshot{raft::SnapshotMeta{index, log->term(index), conf}, std::move(data)};
   rocksdb::WriteBatch batch;
   put_sealed(batch, impl_->db->raft_state, format::state_key(group, format::kSnapshotTag), format::snapshot_body(snapshot));
+  put_sealed(batch, impl_->db->raft_state, format::state_key(group, format::kConfTag), format::conf_body(conf));
   KV_RETURN_IF_ERROR(detail::from_rocks(impl_->db->db->Write(rocksdb::WriteOptions(), &batch), "record snapshot meta"));
   GroupLogAccess::after_create_snapshot(*log, std::move(snapshot));
   return Status();

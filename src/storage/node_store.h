@@ -83,7 +83,8 @@ class NodeStore {
   std::vector<GroupId> groups() const;
   // The log of `group`, or nullptr when unknown. The pointer stays valid while the store is open.
   GroupLog* group(GroupId group) const;
-  // Makes `group` known with an empty log (first_index 1) and membership `conf`, durably.
+  // Makes `group` known with an empty log (first_index 1) and membership `conf`, durably;
+  // like MemoryStorage(conf), snapshot() is then {index 0, term 0, conf}.
   // Errors: kInvalidArgument if it exists, kIOError.
   Result<GroupLog*> create_group(GroupId group, const raft::ConfState& conf);
 
@@ -99,8 +100,9 @@ class NodeStore {
   Status persist(std::span<const GroupWrite> writes, bool sync = true);
 
   // Records the newest snapshot meta of `group` at `index` (its term is taken from the log),
-  // with `conf` and opaque `data` (kept small: it is held in memory). Not synced: losing it
-  // in a crash only keeps an older snapshot meta.
+  // with `conf` and opaque `data` (kept small: it is held in memory), and makes `conf` the
+  // membership initial_state() returns (as MemoryStorage does). Not synced: losing it in a
+  // crash only keeps an older snapshot meta.
   // REQUIRES: snapshot().meta.index < index <= last_index().
   Status create_snapshot(GroupId group, raft::LogIndex index, const raft::ConfState& conf, std::string data);
 
