@@ -230,6 +230,10 @@ void Builder::check_reads() {
       if (mop.append) continue;
       std::vector<std::int32_t> elems;
       check_read(static_cast<std::int32_t>(t), mop, elems);
+      // Duplicates are reported above; dropping repeats keeps them from also posing as an
+      // incompatible order or a bogus dependency.
+      std::set<std::int32_t> seen;
+      std::erase_if(elems, [&](std::int32_t e) { return !seen.insert(e).second; });
       m_.keys[static_cast<std::size_t>(mop.key)].reads.push_back({static_cast<std::int32_t>(t), std::move(elems)});
     }
     check_internal(static_cast<std::int32_t>(t));

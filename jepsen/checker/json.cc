@@ -155,7 +155,8 @@ void append_double(std::string& out, double d) {
   if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
 }
 
-bool is_scalar(const Json& j) { return !j.is_array() && !j.is_object(); }
+// Scalars and empty containers print inline in dump_pretty().
+bool is_scalar(const Json& j) { return (!j.is_array() && !j.is_object()) || j.size() == 0; }
 
 void newline(std::string& out, int indent, int depth) {
   out.push_back('\n');
