@@ -25,6 +25,12 @@ void Inflights::free_le(LogIndex index) {
   }
 }
 
+void Inflights::free_first_one() {
+  if (count_ == 0) return;
+  start_ = (start_ + 1) % buffer_.size();
+  --count_;
+}
+
 void Inflights::reset() {
   start_ = 0;
   count_ = 0;
@@ -120,6 +126,11 @@ void Progress::on_append_sent(LogIndex last_index, bool carried_entries) {
     case ProgressState::kSnapshot:
       KV_PANIC("append sent to a follower waiting for a snapshot");
   }
+}
+
+void Progress::on_heartbeat_response() {
+  probe_sent_ = false;
+  if (state_ == ProgressState::kReplicate && inflights_.full()) inflights_.free_first_one();
 }
 
 bool Progress::is_paused() const {

@@ -25,6 +25,7 @@ class Inflights {
   void add(LogIndex last_index);
   // Frees every message whose last index is <= `index` (they have been acknowledged).
   void free_le(LogIndex index);
+  void free_first_one();
   void reset();
 
  private:
@@ -62,8 +63,11 @@ class Progress {
   bool maybe_decrease_to(LogIndex rejected, LogIndex hint);
   // An append carrying entries up to `last_index` (or none, when empty) was sent.
   void on_append_sent(LogIndex last_index, bool carried_entries);
-  // A heartbeat response arrived: a probing leader may send its next probe.
-  void on_heartbeat_response() { probe_sent_ = false; }
+  // A heartbeat response arrived: the follower is alive. A probing leader may send its next
+  // probe; a replicating leader whose window is full frees one slot, because an append or
+  // its answer may have been lost and the window would otherwise stay full for ever (the
+  // follower rejects whatever does not fit its log, and replication backs off from there).
+  void on_heartbeat_response();
 
   // Whether the leader should hold further appends to this follower.
   bool is_paused() const;

@@ -85,3 +85,21 @@ TEST_CASE("an unacknowledged snapshot times out after a few election rounds", "[
 
 }  // namespace
 }  // namespace kv::raft
+
+namespace kv::raft {
+namespace {
+
+TEST_CASE("a heartbeat response frees one slot of a full window, so a lost append cannot stall replication",
+          "[progress]") {
+  Progress pr(1, 2, false);
+  pr.become_replicate();
+  pr.on_append_sent(3, true);
+  pr.on_append_sent(5, true);
+  REQUIRE(pr.is_paused());
+  pr.on_heartbeat_response();
+  REQUIRE_FALSE(pr.is_paused());
+  REQUIRE(pr.inflights().count() == 1);
+}
+
+}  // namespace
+}  // namespace kv::raft
