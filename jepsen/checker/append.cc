@@ -34,6 +34,8 @@ class Builder {
   void report(std::string type, std::string text, std::int32_t txn, Json detail);
   std::string list_text(const KeyState& k, const std::vector<std::int32_t>& elems) const;
   void add_rt_edges(DepGraph& g) const;
+  std::vector<bool> committed_txns() const;
+  void add_unread_append_edges(DepGraph& g, std::int32_t key, const std::vector<bool>& committed) const;
 
   const History& h_;
   const Budget& budget_;
@@ -297,8 +299,53 @@ void Builder::add_rt_edges(DepGraph& g) const {
   }
 }
 
+// Txns known to have committed: ok ones, and info ones with an append that some read saw
+// (txns are atomic, so their other appends happened too).
+std::vector<bool> Builder::committed_txns() const {
+  std::vector<bool> committed(m_.txns.size(), false);
+  for (std::size_t t = 0; t < m_.txns.size(); ++t) committed[t] = m_.txns[t].op->ok();
+  for (const KeyState& k : m_.keys) {
+    for (const auto& r : k.reads) {
+      for (std::int32_t e : r.elems) {
+        const std::int32_t w = k.writer[static_cast<std::size_t>(e)];
+        if (w >= 0 && !m_.txns[static_cast<std::size_t>(w)].op->failed()) committed[static_cast<std::size_t>(w)] = true;
+      }
+    }
+  }
+  return committed;
+}
+
+// A committed txn's append that no read saw still happened, and after every version that
+// was read, since lists only grow. So the writer of the last version read precedes it (ww),
+// and so does every reader of the key (rw). This is what catches a stale read of a key
+// whose last appends are never read again. Not for other info txns: their unread appends
+// may never have happened.
+void Builder::add_unread_append_edges(DepGraph& g, std::int32_t key, const std::vector<bool>& committed) const {
+  const KeyState& k = m_.keys[static_cast<std::size_t>(key)];
+  std::vector<bool> read_somewhere(k.elems.size(), false);
+  for (const auto& r : k.reads) {
+    for (std::int32_t e : r.elems) read_somewhere[static_cast<std::size_t>(e)] = true;
+  }
+  for (std::size_t e = 0; e < k.elems.size(); ++e) {
+    const std::int32_t w = k.writer[e];
+    if (w < 0 || read_somewhere[e] || !committed[static_cast<std::size_t>(w)]) continue;
+    const std::int32_t to = m_.txns[static_cast<std::size_t>(w)].node;
+    const auto elem = static_cast<std::int32_t>(e);
+    if (!k.order.empty()) {
+      const std::int32_t last_writer = k.writer[static_cast<std::size_t>(k.order.back())];
+      const std::int32_t from = last_writer < 0 ? -1 : m_.txns[static_cast<std::size_t>(last_writer)].node;
+      if (from >= 0) g.add(from, to, kWW, {key, k.order.back(), elem, true});
+    }
+    for (const auto& r : k.reads) {
+      g.add(m_.txns[static_cast<std::size_t>(r.txn)].node, to, kRW,
+            {key, r.elems.empty() ? -1 : r.elems.back(), elem, true});
+    }
+  }
+}
+
 DepGraph Builder::build_graph() const {
   DepGraph g(m_.node_txn.size());
+  const std::vector<bool> committed = committed_txns();
   auto node = [&](std::int32_t txn) { return txn < 0 ? -1 : m_.txns[static_cast<std::size_t>(txn)].node; };
   for (std::size_t key = 0; key < m_.keys.size(); ++key) {
     const KeyState& k = m_.keys[key];
@@ -322,6 +369,7 @@ DepGraph Builder::build_graph() const {
       const std::int32_t w = writer_node(k.order[next]);
       if (w >= 0) g.add(reader, w, kRW, {kid, r.elems.empty() ? -1 : r.elems.back(), k.order[next]});
     }
+    add_unread_append_edges(g, kid, committed);
   }
   add_rt_edges(g);
   return g;

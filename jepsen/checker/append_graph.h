@@ -26,6 +26,7 @@ struct EdgeWhy {
   std::int32_t key = -1;
   std::int32_t first = -1;   // ww: from's element; wr: element read; rw: last element read (-1: empty read)
   std::int32_t second = -1;  // ww: to's element; rw: to's element (the next version)
+  bool unread = false;       // `second` was appended by an ok txn but no read saw it
 };
 
 class DepGraph {
