@@ -80,7 +80,10 @@ class Checker {
   // --- Reads --------------------------------------------------------------------------------
   // A read was started on node `id`; `floor` is max_commit_seen() just before the call.
   void on_read_request(NodeId id, const std::string& context, LogIndex floor);
-  void on_read_state(NodeId id, const raft::ReadState& read_state);
+  // A ReadState arrived. Returns false for a repeat of a context already answered: the
+  // network may duplicate or replay a ReadIndexResponse, and the core turns each copy into
+  // a ReadState, so the application answers a context only once (as SimNode does).
+  bool on_read_state(NodeId id, const raft::ReadState& read_state);
 
   // --- Whole-cluster checks ------------------------------------------------------------------
   // Pairwise log matching over every persisted log (storages[i] belongs to node i + 1).

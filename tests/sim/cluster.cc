@@ -144,8 +144,11 @@ void Cluster::stage_apply(SimNode& n) {
     n.apply(e);
   }
   for (const raft::ReadState& rs : r.read_states) {
-    checker_.on_read_state(n.id(), rs);
-    n.pending_reads().push_back(rs);
+    if (checker_.on_read_state(n.id(), rs)) {
+      n.pending_reads().push_back(rs);
+    } else if (trace_.on()) {
+      trace_.line(node_name(n.id()) + " read " + rs.context + " already answered: copy ignored");
+    }
   }
   serve_reads(n);
   if (r.snapshot_request) serve_snapshot_request(n, *r.snapshot_request);

@@ -4,8 +4,10 @@
 //   kv_sim --seed 42 --trace        replay one seed, printing every event
 //   kv_sim --seeds 1-2000 --fork    run each seed in a child process (survives aborts)
 //   kv_sim --seeds 1-2000 --expect-failure
-//                                   for mutant builds: succeed iff some seed fails (a
-//                                   checker violation or a core assertion); implies --fork
+//                                   for mutant builds: succeed iff some seed breaks safety
+//                                   (a checker violation or a core assertion; a liveness
+//                                   failure proves nothing about a safety mutation and does
+//                                   not count); implies --fork
 //
 // Exit status: 0 when every seed passed (with --expect-failure: when one failed), else 1.
 // Output is a function of the arguments only: no timings, addresses or clocks, so two runs
@@ -113,19 +115,31 @@ struct Totals {
   std::uint64_t five = 0;
   std::uint64_t steps = 0;
   std::uint64_t failed = 0;
+  std::uint64_t liveness_failed = 0;
   std::uint64_t first_failure = 0;
   std::string first_reason;
+  std::uint64_t first_safety_failure = 0;
+  std::string first_safety_reason;
 
   void add(const SimResult& r) {
     steps += r.steps;
     (r.node_count == 3 ? three : five) += 1;
     if (r.ok) {
       ++passed;
-    } else if (failed++ == 0) {
+      return;
+    }
+    if (failed++ == 0) {
       first_failure = r.seed;
       first_reason = r.violation;
     }
+    if (r.liveness_failure) {
+      ++liveness_failed;
+    } else if (failed - liveness_failed == 1) {
+      first_safety_failure = r.seed;
+      first_safety_reason = r.violation;
+    }
   }
+  std::uint64_t safety_failed() const { return failed - liveness_failed; }
 };
 
 // Child side of --fork: runs one seed; its stderr goes to the parent through a pipe, and
@@ -138,8 +152,8 @@ struct Totals {
   const SimResult r = kv::sim::run_seed(seed, t);
   if (!r.ok) print_failure(r);
   std::cout << std::flush;
-  std::fprintf(stderr, "@@violation %s\n@@result %d %llu %d\n", r.violation.c_str(), r.node_count,
-               static_cast<unsigned long long>(r.steps), r.ok ? 1 : 0);
+  std::fprintf(stderr, "@@violation %s\n@@result %d %llu %d %d\n", r.violation.c_str(), r.node_count,
+               static_cast<unsigned long long>(r.steps), r.ok ? 1 : 0, r.liveness_failure ? 1 : 0);
   std::fflush(stderr);
   _exit(0);
 }
@@ -171,10 +185,12 @@ SimResult run_forked(std::uint64_t seed, bool trace) {
   const auto at = output.rfind("@@result ");
   if (WIFEXITED(status) && at != std::string::npos) {
     int ok = 0;
+    int liveness = 0;
     unsigned long long steps = 0;
-    std::sscanf(output.c_str() + at, "@@result %d %llu %d", &r.node_count, &steps, &ok);
+    std::sscanf(output.c_str() + at, "@@result %d %llu %d %d", &r.node_count, &steps, &ok, &liveness);
     r.steps = steps;
     r.ok = ok == 1;
+    r.liveness_failure = liveness == 1;
     const auto v = output.find("@@violation ");
     if (!r.ok && v != std::string::npos) r.violation = output.substr(v + 12, output.find('\n', v) - v - 12);
     return r;
@@ -201,18 +217,18 @@ int run(const Options& o) {
       if (!r.ok && totals.failed < kMaxFailuresShown) print_failure(r);
     }
     totals.add(r);
-    if (o.expect_failure && !r.ok) break;
+    if (o.expect_failure && !r.ok && !r.liveness_failure) break;
     if (seed == UINT64_MAX) break;
   }
   const std::uint64_t ran = totals.passed + totals.failed;
   if (o.expect_failure) {
-    if (totals.failed == 0) {
-      std::cout << "sim: mutation NOT caught: " << ran << " seeds (" << o.first << "-" << o.last
-                << ") all passed; the checks have no teeth for it\n";
+    if (totals.safety_failed() == 0) {
+      std::cout << "sim: mutation NOT caught: no safety violation in " << ran << " seeds (" << o.first << "-"
+                << o.last << "; " << totals.liveness_failed << " liveness failures do not count)\n";
       return 1;
     }
-    std::cout << "sim: mutation caught at seed " << totals.first_failure << " after " << ran
-              << " seeds: " << totals.first_reason << "\n";
+    std::cout << "sim: mutation caught at seed " << totals.first_safety_failure << " after " << ran
+              << " seeds: " << totals.first_safety_reason << "\n";
     return 0;
   }
   if (totals.failed > 0) {

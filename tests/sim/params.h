@@ -42,6 +42,11 @@ struct SimParams {
 
   SimTime safety_time = 0;          // faults are injected until then
   SimTime liveness_budget = 0;      // after healing, progress must happen within this
+  // The healed environment of the liveness phase: no loss, no partitions, no crashes, and
+  // message and disk latency well below the election timeout (broadcast time << election
+  // timeout, thesis §3.4), which the safety phase is free to violate.
+  NetworkFaults liveness_faults;
+  std::uint32_t liveness_storage_ppm = 0;
 };
 
 // Draws a run's parameters from its seed (a pure function of the seed).

@@ -16,7 +16,8 @@ Simulation::Simulation(const SimParams& params, Trace& trace)
     : params_(params),
       trace_(trace),
       rng_(params.seed ^ 0x5ced'0000'0000'0004ULL),
-      cluster_(params_, trace) {
+      cluster_(params_, trace),
+      storage_ppm_(params.storage_ppm) {
   for (SimTime period : params_.tick_period) {
     // Nodes start at random phases of their clocks.
     next_tick_.push_back(1 + rng_.below(period));
@@ -55,6 +56,7 @@ SimResult Simulation::run() {
   result.node_count = params_.node_count;
   result.violation = cluster_.checker().failed() ? cluster_.checker().violation() : liveness_violation;
   result.ok = result.violation.empty();
+  result.liveness_failure = !result.ok && !cluster_.checker().failed();
   result.steps = cluster_.steps();
   result.end_time = now_;
   result.liveness_time = liveness_start == 0 ? 0 : now_ - liveness_start;
@@ -87,7 +89,9 @@ void Simulation::step(bool inject_faults) {
     maybe_crash_or_restart();
     maybe_partition();
   }
-  maybe_clients(inject_faults);
+  // After the heal only the liveness probes run: progress must not hide behind a backlog
+  // that clients keep growing.
+  if (inject_faults) maybe_clients();
   // Incremental checks run at every step; the full pairwise log comparison now and then.
   if (cluster_.steps() - steps_at_log_check_ >= 512) {
     cluster_.check_logs();
@@ -105,7 +109,7 @@ void Simulation::drive_nodes() {
     if (!n.up()) continue;
     if (n.stage() == ReadyStage::kNone) cluster_.drive_ready(id);
     while (n.up() && n.stage() != ReadyStage::kNone && !cluster_.checker().failed() &&
-           rng_.chance(params_.storage_ppm)) {
+           rng_.chance(storage_ppm_)) {
       cluster_.drive_ready(id);
     }
     if (cluster_.checker().failed()) return;
@@ -118,6 +122,25 @@ NodeId Simulation::random_up_node() {
     if (cluster_.node(id).up()) up.push_back(id);
   }
   return up.empty() ? raft::kNoNode : up[rng_.below(up.size())];
+}
+
+// Client back-pressure, as a real server applies it (etcd: MaxUncommittedEntriesSize): no
+// new commands while a node's log runs far ahead of its commit index. Without it a slow
+// configuration (one entry per message, one message in flight) builds a backlog that no
+// bounded liveness phase could drain.
+bool Simulation::overloaded(NodeId id) const {
+  constexpr LogIndex kMaxUncommitted = 48;
+  const raft::Status s = cluster_.node(id).raw().status();
+  return s.last_index > s.hard_state.commit + kMaxUncommitted;
+}
+
+NodeId Simulation::random_leader() {
+  std::vector<NodeId> leaders;
+  for (NodeId id = 1; id <= static_cast<NodeId>(params_.node_count); ++id) {
+    const SimNode& n = cluster_.node(id);
+    if (n.up() && n.raw().role() == raft::Role::kLeader) leaders.push_back(id);
+  }
+  return leaders.empty() ? raft::kNoNode : leaders[rng_.below(leaders.size())];
 }
 
 void Simulation::maybe_crash_or_restart() {
@@ -172,12 +195,14 @@ void Simulation::maybe_partition() {
   if (trace_.on()) trace_.line("CLOG " + node_name(from) + "->" + node_name(to) + " +" + std::to_string(extra));
 }
 
-void Simulation::maybe_clients(bool disruptive) {
+void Simulation::maybe_clients() {
   if (rng_.chance(params_.propose_ppm)) {
-    const NodeId leader = cluster_.leader();
-    // Most clients find the leader; some talk to whoever they know.
+    // Most clients reach a node that believes it leads, any of them: a deposed leader cut off
+    // in a minority keeps accepting commands it can never commit, which is how logs diverge
+    // (Raft paper, Figure 7 and Figure 8). Some clients talk to whoever they know.
+    const NodeId leader = random_leader();
     const NodeId target = leader != raft::kNoNode && rng_.chance(750'000) ? leader : random_up_node();
-    if (target != raft::kNoNode) {
+    if (target != raft::kNoNode && !overloaded(target)) {
       std::vector<std::string> commands;
       const auto count = rng_.between(1, 3);
       for (std::uint64_t i = 0; i < count; ++i) commands.push_back("p" + std::to_string(next_payload_++));
@@ -188,7 +213,6 @@ void Simulation::maybe_clients(bool disruptive) {
     const NodeId target = random_up_node();
     if (target != raft::kNoNode) (void)cluster_.read_index(target, "r" + std::to_string(next_read_++));
   }
-  if (!disruptive) return;
   if (rng_.chance(params_.campaign_ppm)) {
     const NodeId target = random_up_node();
     if (target != raft::kNoNode) cluster_.campaign(target);
@@ -205,10 +229,8 @@ void Simulation::maybe_clients(bool disruptive) {
 void Simulation::heal() {
   cluster_.network().set_connectivity(Connectivity(params_.node_count));
   cluster_.network().clear_clogs();
-  NetworkFaults calm = params_.faults;
-  calm.drop_ppm = 0;
-  calm.replay_ppm = 0;
-  cluster_.network().set_faults(calm);
+  cluster_.network().set_faults(params_.liveness_faults);
+  storage_ppm_ = params_.liveness_storage_ppm;
   if (trace_.on()) trace_.line("HEAL: full connectivity, no loss, no crashes; liveness phase begins");
   for (NodeId id = 1; id <= static_cast<NodeId>(params_.node_count); ++id) {
     restart_at_[id - 1] = 0;
@@ -223,18 +245,22 @@ bool Simulation::liveness_progress() {
   const SimTime retry = 3 * static_cast<SimTime>(params_.raft.election_timeout_ticks) * slowest;
   const NodeId leader = cluster_.leader();
   if (!marker_done_) {
-    bool everywhere = !marker_.empty();
-    for (NodeId id = 1; everywhere && id <= static_cast<NodeId>(params_.node_count); ++id) {
-      everywhere = cluster_.has_applied(id, marker_);
-    }
-    if (everywhere) {
+    for (const std::string& marker : markers_) {
+      bool everywhere = true;
+      for (NodeId id = 1; everywhere && id <= static_cast<NodeId>(params_.node_count); ++id) {
+        everywhere = cluster_.has_applied(id, marker);
+      }
+      if (!everywhere) continue;
       marker_done_ = true;
-      if (trace_.on()) trace_.line("liveness: " + marker_ + " applied on every node");
-    } else if (leader != raft::kNoNode && (marker_.empty() || now_ - marker_proposed_at_ > retry)) {
-      // A marker proposed to a leader that is then deposed may be lost: propose a new one.
-      marker_ = "live" + std::to_string(next_payload_++);
+      if (trace_.on()) trace_.line("liveness: " + marker + " applied on every node");
+      return false;
+    }
+    if (leader != raft::kNoNode && (markers_.empty() || now_ - marker_proposed_at_ > retry)) {
+      // A marker proposed to a leader that is then deposed may be lost: propose another,
+      // and accept whichever arrives everywhere first.
+      const std::string marker = "live" + std::to_string(next_payload_++);
       marker_proposed_at_ = now_;
-      if (cluster_.propose(leader, {marker_}).error != raft::ProposeError::kNone) marker_.clear();
+      if (cluster_.propose(leader, {marker}).error == raft::ProposeError::kNone) markers_.push_back(marker);
     }
     return false;
   }
@@ -255,8 +281,8 @@ bool Simulation::liveness_progress() {
 
 std::string Simulation::liveness_report() const {
   std::string out = cluster_.leader() == raft::kNoNode ? "no leader" : "leader " + node_name(cluster_.leader());
-  out += marker_done_ ? "; marker applied everywhere, read not served"
-                      : "; marker '" + marker_ + "' not applied everywhere";
+  out += marker_done_ ? "; a marker was applied everywhere, but no read was served"
+                      : "; none of " + std::to_string(markers_.size()) + " marker commands applied everywhere";
   for (NodeId id = 1; id <= static_cast<NodeId>(params_.node_count); ++id) {
     const SimNode& n = cluster_.node(id);
     const raft::Status s = n.raw().status();

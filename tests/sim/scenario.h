@@ -25,6 +25,7 @@ struct SimResult {
   int node_count = 0;
   bool ok = true;
   std::string violation;       // why the seed failed
+  bool liveness_failure = false;  // it failed only the liveness phase (safety held)
   std::uint64_t steps = 0;     // events executed
   SimTime end_time = 0;
   SimTime liveness_time = 0;   // how long the liveness phase took to make progress
@@ -47,18 +48,23 @@ class Simulation {
   void drive_nodes();
   void maybe_crash_or_restart();
   void maybe_partition();
-  // `disruptive`: also force elections and leadership transfers (safety phase only).
-  void maybe_clients(bool disruptive);
+  // Clients propose and read; some force elections or leadership transfers.
+  void maybe_clients();
   void heal();
   // Liveness bookkeeping for one time unit; returns true once progress is proven.
   bool liveness_progress();
   std::string liveness_report() const;
   NodeId random_up_node();
+  // A random up node that believes it is the leader (of any term), or kNoNode.
+  NodeId random_leader();
+  // Whether clients hold back new commands from node `id` (its uncommitted tail is long).
+  bool overloaded(NodeId id) const;
 
   SimParams params_;
   Trace& trace_;
   Rng rng_;
   Cluster cluster_;
+  std::uint32_t storage_ppm_;  // params_.storage_ppm, then the healed disk's rate
   SimTime now_ = 0;
   std::vector<SimTime> next_tick_;   // per node (index id - 1)
   std::vector<SimTime> restart_at_;  // per node; 0 = not scheduled
@@ -68,7 +74,7 @@ class Simulation {
   std::uint64_t partitions_ = 0;
   std::uint64_t steps_at_log_check_ = 0;
   // Liveness phase state.
-  std::string marker_;              // the command that must reach every node
+  std::vector<std::string> markers_;  // commands proposed to prove progress
   SimTime marker_proposed_at_ = 0;
   bool marker_done_ = false;
   std::string read_context_;        // the read that must be served
