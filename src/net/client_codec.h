@@ -18,11 +18,16 @@ namespace kv::net {
 EncodedFrame encode_request(const Request& request);
 EncodedFrame encode_response(const Response& response);
 
+// Failure kinds: kMalformed when the payload is not a valid Cap'n Proto message (nothing in
+// it can be trusted: close the connection); kUnsupported when it is valid but holds a union
+// member or enum value this build does not know, or exceeds a decode-time cap (its id is
+// readable with peek_*_id, and the connection can carry on).
 Result<Request> decode_request(std::span<const std::uint64_t> payload);
 Result<Response> decode_response(std::span<const std::uint64_t> payload);
 
-// Reads only Request.id, for answering a request whose body failed to decode (the id is
-// the first field, so it survives most corruption of the rest). nullopt if unreadable.
+// Read only the id (the first field), for answering or matching a message whose body failed
+// to decode. nullopt if even that is unreadable.
 std::optional<std::uint64_t> peek_request_id(std::span<const std::uint64_t> payload);
+std::optional<std::uint64_t> peek_response_id(std::span<const std::uint64_t> payload);
 
 }  // namespace kv::net

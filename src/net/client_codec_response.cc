@@ -316,4 +316,13 @@ Result<Response> decode_response(std::span<const std::uint64_t> payload) {
   });
 }
 
+std::optional<std::uint64_t> peek_response_id(std::span<const std::uint64_t> payload) {
+  auto id = detail::decode_payload<std::uint64_t>(
+      payload, "Response", [](capnp::MessageReader& reader) {
+        return reader.getRoot<wire::Response>().getId();
+      });
+  if (!id.ok()) return std::nullopt;
+  return id.value();
+}
+
 }  // namespace kv::net

@@ -47,6 +47,8 @@ enum class CallStatus : std::uint8_t {
   kDisconnected,    // the connection failed or was closed; same uncertainty as kTimeout
   kTooLarge,        // the request exceeds max_request_payload_bytes; nothing was sent
   kOverloaded,      // too many request bytes queued; nothing was sent
+  kBadResponse,     // the answer holds a value this build does not know (a newer server?);
+                    // like kTimeout, a write may or may not have been applied
 };
 const char* to_string(CallStatus status);
 

@@ -9,8 +9,10 @@
 // write_stall_timeout) is disconnected instead of making the server buffer without bound.
 //
 // Bad input: a bad frame header (magic, kind, length) closes the connection with one logged
-// line. A request that fails to decode gets an Error{badRequest} response with the reason
-// (and the request id, if readable) and then the connection is closed.
+// line. A payload that is not a valid Cap'n Proto message gets an Error{badRequest} response
+// with the reason (and the request id, if readable), then the connection is closed. A valid
+// message this build cannot serve (an unknown request kind or enum value from a newer client)
+// gets Error{badRequest} and the connection carries on.
 //
 // Threads: the injected io_context must be run by one thread; the handler is called on it.
 // Responder::respond() and stop() are thread-safe.
@@ -58,7 +60,8 @@ struct ClientServerStats {
   std::uint64_t connections_open = 0;
   std::uint64_t connections_refused = 0;   // over max_connections
   std::uint64_t connections_dropped = 0;   // closed for bad input or not reading
-  std::uint64_t requests = 0;
+  std::uint64_t requests = 0;      // handed to the handler
+  std::uint64_t bad_requests = 0;  // answered badRequest by the transport itself
   std::uint64_t responses = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;

@@ -47,11 +47,12 @@ namespace {
 struct ServerCounters {
   std::atomic<std::uint64_t> accepted{0}, open{0}, refused{0}, dropped{0};
   std::atomic<std::uint64_t> requests{0}, responses{0}, bytes_received{0}, bytes_sent{0};
+  std::atomic<std::uint64_t> bad_requests{0};
 };
 }  // namespace
 
 struct ClientServer::Connection {
-  Connection(std::shared_ptr<ClientServer::Impl> owner, std::uint64_t connection_id,
+  Connection(std::weak_ptr<ClientServer::Impl> owner, std::uint64_t connection_id,
              SocketPtr sock, std::size_t max_queued_bytes)
       : server(std::move(owner)),
         id(connection_id),
@@ -60,7 +61,9 @@ struct ClientServer::Connection {
         writes(socket->get_executor(), max_queued_bytes),
         read_gate(socket->get_executor()) {}
 
-  std::shared_ptr<ClientServer::Impl> server;  // cleared when the connection closes
+  // Weak: the server owns its connections, not the other way round. Reset when the
+  // connection closes, so late responses find no server and are dropped.
+  std::weak_ptr<ClientServer::Impl> server;
   const std::uint64_t id;
   SocketPtr socket;
   const std::string remote;
@@ -88,8 +91,9 @@ struct ClientServer::Impl : std::enable_shared_from_this<ClientServer::Impl> {
 
   Awaitable accept_loop(std::shared_ptr<Impl> self);
   void admit(SocketPtr socket);
-  Awaitable read_loop(ConnectionPtr conn);
-  Awaitable write_loop(ConnectionPtr conn);
+  // Spawned coroutines take `self`, copied into the frame at creation: Impl outlives them.
+  Awaitable read_loop(std::shared_ptr<Impl> self, ConnectionPtr conn);
+  Awaitable write_loop(std::shared_ptr<Impl> self, ConnectionPtr conn);
   bool handle_frame(const ConnectionPtr& conn, ReceivedFrame& frame);
   void reject(const ConnectionPtr& conn, std::optional<std::uint64_t> request_id,
               const std::string& reason);
@@ -130,17 +134,17 @@ void ClientServer::Impl::admit(SocketPtr socket) {
   connections.insert(conn);
   counters.accepted.fetch_add(1, std::memory_order_relaxed);
   counters.open.fetch_add(1, std::memory_order_relaxed);
-  asio::co_spawn(io, write_loop(conn), detail::LogExceptions{"client writer"});
-  asio::co_spawn(io, read_loop(conn), detail::LogExceptions{"client reader"});
+  asio::co_spawn(io, write_loop(shared_from_this(), conn), detail::LogExceptions{"client writer"});
+  asio::co_spawn(io, read_loop(shared_from_this(), conn), detail::LogExceptions{"client reader"});
 }
 
-Awaitable ClientServer::Impl::write_loop(ConnectionPtr conn) {
+Awaitable ClientServer::Impl::write_loop(std::shared_ptr<Impl> /*self*/, ConnectionPtr conn) {
   std::string error = co_await conn->writes.run(conn->socket, options.write_stall_timeout);
   // run() returns "" after close() (already closed) or finish() (flushed a final error).
   close_connection(conn, error.empty() ? "" : "response " + error);
 }
 
-Awaitable ClientServer::Impl::read_loop(ConnectionPtr conn) {
+Awaitable ClientServer::Impl::read_loop(std::shared_ptr<Impl> /*self*/, ConnectionPtr conn) {
   while (!conn->closed) {
     if (conn->inflight >= options.max_inflight_requests) {
       co_await conn->read_gate.wait();  // on_response() or close_connection() wakes us
@@ -166,7 +170,18 @@ bool ClientServer::Impl::handle_frame(const ConnectionPtr& conn, ReceivedFrame& 
   }
   Result<Request> request = decode_request(frame.payload);
   if (!request.ok()) {
-    reject(conn, peek_request_id(frame.payload), request.error());
+    const std::optional<std::uint64_t> id = peek_request_id(frame.payload);
+    if (request.failure_kind() == FailureKind::kUnsupported && id) {
+      // A valid message we cannot serve (e.g. a request kind from a newer client): answer it
+      // and keep the connection; the framing is intact.
+      counters.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      if (!conn->writes.push(encode_response(make_error(*id, ErrorCode::kBadRequest, request.error())))) {
+        close_connection(conn, "client is not reading its responses");
+        return false;
+      }
+      return true;
+    }
+    reject(conn, id, request.error());
     return false;
   }
   counters.requests.fetch_add(1, std::memory_order_relaxed);
@@ -177,12 +192,13 @@ bool ClientServer::Impl::handle_frame(const ConnectionPtr& conn, ReceivedFrame& 
   return true;
 }
 
-// Answers an undecodable request with badRequest and the reason, then closes once that
-// answer (and nothing after it) is written.
+// Answers a malformed request with badRequest and the reason, then closes once that answer
+// (and nothing after it) is written: after a malformed message nothing it said is trusted.
 void ClientServer::Impl::reject(const ConnectionPtr& conn, std::optional<std::uint64_t> request_id,
                                 const std::string& reason) {
   log_line("client %s: closing: %s", conn->remote.c_str(), reason.c_str());
   counters.dropped.fetch_add(1, std::memory_order_relaxed);
+  counters.bad_requests.fetch_add(1, std::memory_order_relaxed);
   conn->writes.push(encode_response(make_error(request_id.value_or(0), ErrorCode::kBadRequest, reason)));
   conn->writes.finish();
 }
@@ -213,7 +229,7 @@ void ClientServer::Impl::close_connection(const ConnectionPtr& conn, const std::
   close_quietly(*conn->socket);
   counters.open.fetch_sub(1, std::memory_order_relaxed);
   connections.erase(conn);
-  conn->server.reset();  // breaks the Impl <-> Connection cycle; late responses are dropped
+  conn->server.reset();  // late responses are dropped
 }
 
 void ClientServer::Impl::stop_on_io_thread() {
@@ -252,7 +268,7 @@ void ClientServer::Responder::respond(Response response) {
   // else about the connection is read on the io thread.
   auto executor = conn->socket->get_executor();
   asio::post(executor, [conn = std::move(conn), frame = std::move(frame)]() mutable {
-    if (conn->server) conn->server->on_response(conn, std::move(frame));
+    if (auto server = conn->server.lock()) server->on_response(conn, std::move(frame));
   });
 }
 
@@ -298,8 +314,9 @@ std::uint16_t ClientServer::port() const { return impl_->port.load(); }
 ClientServerStats ClientServer::stats() const {
   const ServerCounters& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
-  return ClientServerStats{get(c.accepted), get(c.open),     get(c.refused),        get(c.dropped),
-                           get(c.requests), get(c.responses), get(c.bytes_received), get(c.bytes_sent)};
+  return ClientServerStats{get(c.accepted),  get(c.open),           get(c.refused),
+                           get(c.dropped),   get(c.requests),       get(c.bad_requests),
+                           get(c.responses), get(c.bytes_received), get(c.bytes_sent)};
 }
 
 // =============================================================================================
@@ -312,6 +329,7 @@ const char* to_string(CallStatus status) {
     case CallStatus::kDisconnected: return "disconnected";
     case CallStatus::kTooLarge: return "too-large";
     case CallStatus::kOverloaded: return "overloaded";
+    case CallStatus::kBadResponse: return "bad-response";
   }
   return "unknown";
 }
@@ -360,8 +378,18 @@ Awaitable ClientConnection::Impl::read_loop(std::shared_ptr<Impl> /*self*/) {
     }
     Result<Response> response = decode_response(in.frame.payload);
     if (!response.ok()) {
-      fail_all(response.error());
-      break;
+      const std::optional<std::uint64_t> id = peek_response_id(in.frame.payload);
+      if (response.failure_kind() != FailureKind::kUnsupported || !id) {
+        fail_all(response.error());
+        break;
+      }
+      // A valid answer we cannot read (e.g. a newer server's error code): fail that call only.
+      auto it = pending.find(*id);
+      if (it != pending.end()) {
+        it->second->result = CallResult{CallStatus::kBadResponse, {}, response.error()};
+        it->second->timer.cancel();
+      }
+      continue;
     }
     auto it = pending.find(response.value().id);
     if (it == pending.end()) continue;  // its call timed out already

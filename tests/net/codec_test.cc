@@ -269,6 +269,25 @@ TEST_CASE("unknown union tags are decode errors", "[net][codec]") {
   CHECK_THAT(decode_response(bad_response).error(), Catch::Contains("unknown response kind 9"));
 }
 
+TEST_CASE("decode failures say whether the message itself was valid", "[net][codec]") {
+  capnp::MallocMessageBuilder b;
+  auto req = b.initRoot<wire::Request>();
+  req.setId(77);
+  req.initTxn().initCompares(1)[0].setOp(static_cast<wire::CompareOp>(4));
+  auto unsupported = finish<wire::Request>(b, FrameKind::kClientRequest);
+  Result<Request> r = decode_request(unsupported);
+  CHECK(r.failure_kind() == FailureKind::kUnsupported);
+  CHECK(peek_request_id(unsupported) == std::optional<std::uint64_t>(77));
+
+  std::vector<std::uint64_t> truncated = unsupported;
+  truncated.pop_back();
+  CHECK(decode_request(truncated).failure_kind() == FailureKind::kMalformed);
+  CHECK(peek_request_id(truncated) == std::nullopt);
+
+  EncodedFrame response = encode_response(Response{88, GetResponse{}});
+  CHECK(peek_response_id(response.payload()) == std::optional<std::uint64_t>(88));
+}
+
 TEST_CASE("unknown enum values are decode errors", "[net][codec]") {
   {
     capnp::MallocMessageBuilder b;

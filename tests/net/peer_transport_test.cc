@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <random>
@@ -274,6 +275,92 @@ TEST_CASE("peer port: hostile bytes close that connection only; good peers still
   a.transport->add_peer(2, "127.0.0.1", port);
   REQUIRE(a.transport->send(2, 1, test::heartbeat(1, 2, 1)));
   REQUIRE(run_until(io, [&] { return b.count_from(1) == 1; }));
+}
+
+}  // namespace
+}  // namespace kv::net
+
+// ---- measurements (hidden: run with  kv_net_tests "[bench]")
+
+namespace kv::net {
+namespace {
+
+TEST_CASE("bench: peer heartbeat rounds and append throughput", "[.][bench]") {
+  // Two nodes, each with its own io thread; the sender enqueues from this thread.
+  asio::io_context io_a, io_b;
+  std::atomic<std::uint64_t> received{0}, received_bytes{0};
+  PeerTransportOptions oa, ob;
+  oa.self = 1;
+  oa.cluster_id = kCluster;
+  ob.self = 2;
+  ob.cluster_id = kCluster;
+  PeerTransport a(io_a, oa, [](raft::NodeId, std::span<GroupMessage>) {});
+  PeerTransport b(io_b, ob, [&](raft::NodeId, std::span<GroupMessage> messages) {
+    std::uint64_t bytes = 0;
+    for (const GroupMessage& gm : messages) {
+      for (const raft::Entry& e : gm.message.entries) bytes += e.data.size();
+    }
+    received_bytes += bytes;
+    received += messages.size();
+  });
+  REQUIRE(a.start().ok());
+  REQUIRE(b.start().ok());
+  a.add_peer(2, "127.0.0.1", b.listen_port());
+  auto ga = asio::make_work_guard(io_a);
+  auto gb = asio::make_work_guard(io_b);
+  std::thread ta([&] { io_a.run(); });
+  std::thread tb([&] { io_b.run(); });
+  auto wait_for = [&](std::uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (received.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    return received.load() >= n;
+  };
+  REQUIRE(a.send(2, 0, test::heartbeat(1, 2, 1)));
+  REQUIRE(wait_for(1));
+
+  // Heartbeat rounds: one heartbeat for each of 1000 groups, then wait for all to land.
+  constexpr int kGroups = 1000, kRounds = 500;
+  std::vector<double> round_us;
+  for (int r = 0; r < kRounds; ++r) {
+    const std::uint64_t target = received.load() + kGroups;
+    const auto start = std::chrono::steady_clock::now();
+    for (int g = 0; g < kGroups; ++g) a.send(2, static_cast<GroupId>(g), test::heartbeat(1, 2, 5));
+    REQUIRE(wait_for(target));
+    round_us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(round_us.begin(), round_us.end());
+  const PeerTransportStats s1 = a.stats();
+  std::printf("peer heartbeat round (%d groups -> 1 peer): median %.0f us, p99 %.0f us; "
+              "%.1f messages/frame\n", kGroups, round_us[round_us.size() / 2],
+              round_us[round_us.size() * 99 / 100],
+              static_cast<double>(s1.messages_sent) / static_cast<double>(s1.frames_sent));
+
+  // Append stream: 1 KiB entries, 8 per message, as fast as the queue accepts them.
+  const std::uint64_t before = received.load(), bytes_before = received_bytes.load();
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t sent = 0, refused = 0;
+  raft::Message m = test::heartbeat(1, 2, 5);
+  m.type = raft::MessageType::kAppend;
+  for (int e = 0; e < 8; ++e) m.entries.push_back(raft::Entry{5, 1, {}, std::string(1024, 'e')});
+  while (std::chrono::steady_clock::now() - start < 2s) {
+    if (a.send(2, sent % 64, m)) ++sent; else { ++refused; std::this_thread::yield(); }
+  }
+  REQUIRE(wait_for(before + sent));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const PeerTransportStats s2 = a.stats();
+  std::printf("peer append stream (8 x 1 KiB entries/message): %.0f messages/s, %.0f MB/s of entries, "
+              "%.1f messages/frame, %llu refused sends (queue full)\n",
+              static_cast<double>(received.load() - before) / seconds,
+              static_cast<double>(received_bytes.load() - bytes_before) / seconds / 1e6,
+              static_cast<double>(s2.messages_sent - s1.messages_sent) /
+                  static_cast<double>(s2.frames_sent - s1.frames_sent),
+              static_cast<unsigned long long>(refused));
+  a.stop();
+  b.stop();
+  ga.reset();
+  gb.reset();
+  ta.join();
+  tb.join();
 }
 
 }  // namespace

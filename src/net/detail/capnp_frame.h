@@ -47,7 +47,8 @@ inline unsigned list_size(std::size_t n) {
 }
 
 // Parses `payload` as one flat-array message and runs `decode(reader)` on it, which returns a
-// T or throws. Any capnp/kj exception, DecodeError, or trailing data becomes a failure.
+// T or throws. A capnp/kj exception or trailing data becomes a kMalformed failure, a
+// DecodeError a kUnsupported one.
 template <class T, class Decode>
 Result<T> decode_payload(std::span<const std::uint64_t> payload, const char* what, Decode&& decode) {
   try {
@@ -55,13 +56,17 @@ Result<T> decode_payload(std::span<const std::uint64_t> payload, const char* wha
                                           payload.size());
     capnp::FlatArrayMessageReader reader(words, reader_options_for(payload.size()));
     if (reader.getEnd() != words.end()) {
-      return Result<T>::failure(std::string(what) + ": trailing bytes after the message");
+      return Result<T>::failure(std::string(what) + ": trailing bytes after the message",
+                                FailureKind::kMalformed);
     }
     return decode(reader);
   } catch (const kj::Exception& e) {
-    return Result<T>::failure(std::string(what) + ": malformed message: " + e.getDescription().cStr());
-  } catch (const std::exception& e) {
-    return Result<T>::failure(std::string(what) + ": " + e.what());
+    return Result<T>::failure(std::string(what) + ": malformed message: " + e.getDescription().cStr(),
+                              FailureKind::kMalformed);
+  } catch (const DecodeError& e) {
+    return Result<T>::failure(std::string(what) + ": " + e.what(), FailureKind::kUnsupported);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: treat as malformed, drop the connection
+    return Result<T>::failure(std::string(what) + ": " + e.what(), FailureKind::kMalformed);
   }
 }
 
