@@ -19,7 +19,8 @@ struct KeyOps {
   std::vector<RegOp> ops;
   std::vector<Json> values;  // id -> value
   std::unordered_map<std::string, std::int32_t> ids;
-  std::size_t dropped = 0;
+  std::size_t dropped = 0;  // fail ops and info reads
+  std::size_t pruned = 0;   // info writes/cases whose value nothing could observe
 
   std::int32_t intern(const Json& v) {
     if (values.empty()) {
@@ -64,6 +65,29 @@ bool to_reg_op(const Op& op, KeyOps& k, RegOp& out, std::string& error) {
   return false;
 }
 
+// Drops indeterminate writes and CASes whose written value no ok read returns and no CAS
+// expects. Sound both ways: a linearization of the pruned ops is one of the original (info
+// ops may never happen), and removing such an op from a linearization of the original
+// leaves it legal, since until the next write only ops that accept its value could follow
+// it, and there are none left. Repeated to a fixed point: dropping an info CAS can leave
+// the value it expected unobserved. This matters: every pending info op can double the
+// search's configurations, and in real histories most timed-out writes are never read.
+void prune_unobservable_info_ops(KeyOps& k) {
+  for (bool changed = true; changed;) {
+    std::vector<bool> observed(k.values.size(), false);
+    for (const RegOp& op : k.ops) {
+      if (op.kind == RegKind::read || op.kind == RegKind::cas) observed[static_cast<std::size_t>(op.a)] = true;
+    }
+    const std::size_t before = k.ops.size();
+    std::erase_if(k.ops, [&](const RegOp& op) {
+      const std::int32_t written = op.kind == RegKind::write ? op.a : op.b;
+      return op.complete_t == kNever && op.kind != RegKind::read && !observed[static_cast<std::size_t>(written)];
+    });
+    k.pruned += before - k.ops.size();
+    changed = k.ops.size() != before;
+  }
+}
+
 std::optional<std::vector<KeyOps>> partition_by_key(const History& h, std::string* error) {
   std::map<std::string, std::size_t> slot;  // canonical key -> index in keys (ordered: stable output)
   std::vector<KeyOps> keys;
@@ -86,6 +110,7 @@ std::optional<std::vector<KeyOps>> partition_by_key(const History& h, std::strin
       ++k.dropped;
     }
   }
+  for (KeyOps& k : keys) prune_unobservable_info_ops(k);
   return keys;
 }
 
@@ -159,7 +184,7 @@ std::optional<CheckResult> check_linear(const History& h, const Budget& budget, 
   if (!keys) return std::nullopt;
   const std::vector<WglResult> results = run_keys(*keys, budget);
   CheckResult out;
-  std::int64_t checked = 0, dropped = 0, invalid = 0, unknown = 0;
+  std::int64_t checked = 0, dropped = 0, pruned = 0, invalid = 0, unknown = 0;
   std::uint64_t steps = 0;
   std::size_t max_memo = 0, max_memo_bytes = 0;
   for (std::size_t i = 0; i < keys->size(); ++i) {
@@ -167,6 +192,7 @@ std::optional<CheckResult> check_linear(const History& h, const Budget& budget, 
     const WglResult& r = results[i];
     checked += static_cast<std::int64_t>(k.ops.size());
     dropped += static_cast<std::int64_t>(k.dropped);
+    pruned += static_cast<std::int64_t>(k.pruned);
     steps += r.steps;
     max_memo = std::max(max_memo, r.memo_entries);
     max_memo_bytes = std::max(max_memo_bytes, r.memo_bytes);
@@ -184,6 +210,7 @@ std::optional<CheckResult> check_linear(const History& h, const Budget& budget, 
   out.stats.set("ops", static_cast<std::int64_t>(h.ops.size()));
   out.stats.set("register_ops_checked", checked);
   out.stats.set("ops_dropped", dropped);
+  out.stats.set("info_ops_pruned", pruned);
   out.stats.set("keys", static_cast<std::int64_t>(keys->size()));
   out.stats.set("keys_nonlinearizable", invalid);
   out.stats.set("keys_unknown", unknown);

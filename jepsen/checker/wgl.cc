@@ -1,6 +1,7 @@
 #include "checker/wgl.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -19,57 +20,78 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// The memo table: a set of (linearized-ops bitset, register state) configurations.
-// Open addressing over 16-byte slots; the bitsets live in fixed-size chunks so growth never
-// copies them (and never doubles peak memory).
+// The memo table: a set of configurations (set of linearized ops, register state).
+// A set is stored as (lo, words): every op below `lo` is linearized (lo is the lowest one
+// that is not), and `words` are the bitset's words from word lo/64 up to the highest
+// linearized op. Ops are ordered by invocation, so this window spans the ops pending at
+// that point plus any indeterminate ops still unplaced: entries cost O(concurrency), not
+// O(history), which is what keeps long single-key histories inside the memory budget.
+// Open addressing over 16-byte slots; words live in chunks that never move.
 class MemoTable {
  public:
-  explicit MemoTable(std::size_t words) : words_(words), per_chunk_(std::max<std::size_t>(1, (1u << 16) / words)) {
-    slots_.resize(1024);
-  }
+  enum class Insert { added, present, full };
 
-  // Inserts the configuration; false when it was already present.
-  bool insert(const std::uint64_t* bits, std::uint64_t hash, std::int32_t state) {
-    if ((count_ + 1) * 2 > slots_.size()) grow();
+  explicit MemoTable(std::size_t max_bytes) : max_bytes_(max_bytes) { slots_.resize(1024); }
+
+  // Inserts the configuration. `full` (nothing inserted) when that would take the table
+  // past max_bytes: checked before each growth, so the budget is never overshot by a
+  // doubling.
+  Insert insert(std::uint64_t hash, std::int32_t state, std::uint32_t lo, const std::uint64_t* words,
+                std::uint32_t nwords) {
+    if (bytes() + nwords * sizeof(std::uint64_t) + sizeof(Entry) > max_bytes_) return Insert::full;
+    if ((entries_.size() + 1) * 2 > slots_.size()) {
+      if (bytes() + slots_.size() * sizeof(Slot) > max_bytes_) return Insert::full;
+      grow();
+    }
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.entry_plus1 == 0) {
-        s = Slot{hash, store(bits) + 1, state};
-        ++count_;
-        return true;
+        CHECKER_ASSERT(entries_.size() < 0xFFFFFFFEu);
+        entries_.push_back(Entry{store(words, nwords), lo, nwords});
+        s = Slot{hash, static_cast<std::uint32_t>(entries_.size()), state};
+        return Insert::added;
       }
-      if (s.hash == hash && s.state == state && std::memcmp(bits_of(s.entry_plus1 - 1), bits, words_ * 8) == 0) {
-        return false;
+      if (s.hash != hash || s.state != state) continue;
+      const Entry& e = entries_[s.entry_plus1 - 1];
+      if (e.lo == lo && e.nwords == nwords && std::memcmp(e.words, words, nwords * sizeof(std::uint64_t)) == 0) {
+        return Insert::present;
       }
     }
   }
 
-  std::size_t size() const { return count_; }
+  std::size_t size() const { return entries_.size(); }
   std::size_t bytes() const {
-    return slots_.size() * sizeof(Slot) + chunks_.size() * per_chunk_ * words_ * sizeof(std::uint64_t);
+    return slots_.size() * sizeof(Slot) + entries_.capacity() * sizeof(Entry) + chunk_words_ * sizeof(std::uint64_t);
   }
 
  private:
+  static constexpr std::size_t kChunkWords = std::size_t{1} << 16;
   struct Slot {
     std::uint64_t hash = 0;
     std::uint32_t entry_plus1 = 0;  // 0: empty slot
     std::int32_t state = 0;
   };
+  struct Entry {
+    const std::uint64_t* words;
+    std::uint32_t lo;
+    std::uint32_t nwords;
+  };
   static_assert(sizeof(Slot) == 16);
+  static_assert(sizeof(Entry) == 16);
 
-  const std::uint64_t* bits_of(std::uint32_t entry) const {
-    return chunks_[entry / per_chunk_].get() + (entry % per_chunk_) * words_;
-  }
-
-  std::uint32_t store(const std::uint64_t* bits) {
-    CHECKER_ASSERT(count_ < 0xFFFFFFFEu);
-    const std::size_t entry = count_;
-    if (entry / per_chunk_ >= chunks_.size()) {
-      chunks_.push_back(std::make_unique<std::uint64_t[]>(per_chunk_ * words_));
+  const std::uint64_t* store(const std::uint64_t* words, std::uint32_t nwords) {
+    if (nwords == 0) return nullptr;
+    if (chunks_.empty() || used_ + nwords > chunk_size_) {
+      chunk_size_ = std::max<std::size_t>(kChunkWords, nwords);
+      chunks_.push_back(std::make_unique<std::uint64_t[]>(chunk_size_));
+      chunk_words_ += chunk_size_;
+      used_ = 0;
     }
-    std::memcpy(chunks_[entry / per_chunk_].get() + (entry % per_chunk_) * words_, bits, words_ * 8);
-    return static_cast<std::uint32_t>(entry);
+    std::uint64_t* dst = chunks_.back().get() + used_;
+    std::memcpy(dst, words, nwords * sizeof(std::uint64_t));
+    used_ += nwords;
+    return dst;
   }
 
   void grow() {
@@ -84,11 +106,13 @@ class MemoTable {
     }
   }
 
-  std::size_t words_;
-  std::size_t per_chunk_;
+  std::size_t max_bytes_;
   std::vector<Slot> slots_;
-  std::size_t count_ = 0;
+  std::vector<Entry> entries_;
   std::vector<std::unique_ptr<std::uint64_t[]>> chunks_;
+  std::size_t chunk_size_ = 0;   // words in the current (last) chunk
+  std::size_t used_ = 0;         // words used in the current chunk
+  std::size_t chunk_words_ = 0;  // words in all chunks
 };
 
 // Applies op to the register model; false when the op cannot take effect in `state`.
@@ -109,10 +133,9 @@ bool step(const RegOp& op, std::int32_t state, std::int32_t& next) {
 
 class Search {
  public:
-  Search(const std::vector<RegOp>& ops, const Budget& budget)
-      : ops_(ops), budget_(budget), words_((ops.size() + 63) / 64), memo_(words_ == 0 ? 1 : words_) {
+  Search(const std::vector<RegOp>& ops, const Budget& budget) : ops_(ops), budget_(budget), memo_(budget.memory_bytes) {
     build_list();
-    linearized_.assign(words_ == 0 ? 1 : words_, 0);
+    linearized_.assign((ops.size() + 63) / 64 + 1, 0);
     zobrist_.resize(ops.size());
     for (std::size_t i = 0; i < ops.size(); ++i) zobrist_[i] = splitmix64(i * 2654435761ULL + 1);
   }
@@ -126,11 +149,13 @@ class Search {
   };
 
   void build_list();
+  void set_linearized(std::size_t op);
+  void clear_linearized(std::size_t op);
+  bool bit(std::size_t op) const { return ((linearized_[op / 64] >> (op % 64)) & 1) != 0; }
   void lift(std::int32_t call);
   void unlift(std::int32_t call);
   bool try_linearize(std::int32_t call, std::int32_t next_state);
   void note_stuck(std::int32_t ret);
-  bool over_budget(WglResult& r);
   void finish_failure();
 
   std::int32_t op_of(std::int32_t e) const { return entries_[static_cast<std::size_t>(e)].op; }
@@ -146,16 +171,18 @@ class Search {
 
   const std::vector<RegOp>& ops_;
   const Budget& budget_;
-  std::size_t words_;
   MemoTable memo_;
   std::vector<Entry> entries_;  // 2n entries in time order, then head (2n) and tail (2n+1)
   std::int32_t head_ = 0;
   std::int32_t tail_ = 0;
-  std::vector<std::uint64_t> linearized_;
-  std::uint64_t hash_ = 0;  // XOR of zobrist_[op] over linearized ops
+  std::vector<std::uint64_t> linearized_;  // bit per op (and one spare word)
+  std::size_t lo_ = 0;                     // lowest op not linearized
+  std::size_t hi_ = 0;                     // one past the highest linearized op
+  std::uint64_t hash_ = 0;                 // XOR of zobrist_[op] over linearized ops
   std::vector<std::uint64_t> zobrist_;
   std::int32_t state_ = 0;
   std::vector<Call> calls_;
+  bool memory_exceeded_ = false;  // the memo table refused an entry: the search is incomplete
   // The furthest return entry the search got stuck at, and what it saw there.
   std::int32_t stuck_at_ = -1;
   WglFailure failure_;
@@ -214,18 +241,56 @@ void Search::unlift(std::int32_t call) {
   }
 }
 
+void Search::set_linearized(std::size_t op) {
+  CHECKER_ASSERT(!bit(op));
+  linearized_[op / 64] |= std::uint64_t{1} << (op % 64);
+  hash_ ^= zobrist_[op];
+  hi_ = std::max(hi_, op + 1);
+  while (lo_ < ops_.size()) {  // skip the run of linearized ops starting at lo_
+    const std::uint64_t unset = ~linearized_[lo_ / 64] & (~std::uint64_t{0} << (lo_ % 64));
+    if (unset != 0) {
+      lo_ = std::min(ops_.size(), lo_ / 64 * 64 + static_cast<std::size_t>(std::countr_zero(unset)));
+      break;
+    }
+    lo_ = (lo_ / 64 + 1) * 64;
+  }
+  lo_ = std::min(lo_, ops_.size());
+}
+
+void Search::clear_linearized(std::size_t op) {
+  CHECKER_ASSERT(bit(op));
+  linearized_[op / 64] &= ~(std::uint64_t{1} << (op % 64));
+  hash_ ^= zobrist_[op];
+  lo_ = std::min(lo_, op);
+  if (op + 1 != hi_) return;
+  // Find the new highest linearized op; everything below lo_ is linearized, so the scan
+  // stays inside the window.
+  hi_ = lo_;
+  for (std::size_t w = op / 64 + 1; w-- > lo_ / 64;) {
+    std::uint64_t bits = linearized_[w];
+    if (w == lo_ / 64) bits &= ~std::uint64_t{0} << (lo_ % 64);
+    if (bits != 0) {
+      hi_ = w * 64 + 64 - static_cast<std::size_t>(std::countl_zero(bits));
+      break;
+    }
+  }
+}
+
 // Linearizes the op of `call` when the resulting configuration is new.
 bool Search::try_linearize(std::int32_t call, std::int32_t next_state) {
   const auto op = static_cast<std::size_t>(op_of(call));
-  const std::uint64_t bit = std::uint64_t{1} << (op % 64);
-  linearized_[op / 64] |= bit;
-  const std::uint64_t h = hash_ ^ zobrist_[op];
-  const std::uint64_t key = splitmix64(h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(next_state)) << 32));
-  if (!memo_.insert(linearized_.data(), key, next_state)) {
-    linearized_[op / 64] &= ~bit;
+  set_linearized(op);
+  const std::uint64_t key =
+      splitmix64(hash_ ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(next_state)) << 32));
+  const std::size_t wlo = lo_ / 64;
+  const std::size_t nwords = hi_ > lo_ ? (hi_ + 63) / 64 - wlo : 0;
+  const MemoTable::Insert inserted = memo_.insert(key, next_state, static_cast<std::uint32_t>(lo_),
+                                                  linearized_.data() + wlo, static_cast<std::uint32_t>(nwords));
+  if (inserted != MemoTable::Insert::added) {
+    memory_exceeded_ = memory_exceeded_ || inserted == MemoTable::Insert::full;
+    clear_linearized(op);
     return false;
   }
-  hash_ = h;
   calls_.push_back(Call{call, state_});
   state_ = next_state;
   lift(call);
@@ -257,14 +322,6 @@ void Search::note_stuck(std::int32_t ret) {
   }
 }
 
-bool Search::over_budget(WglResult& r) {
-  if (memo_.bytes() > budget_.memory_bytes) {
-    r.status = WglStatus::memory_exceeded;
-    return true;
-  }
-  return false;
-}
-
 void Search::finish_failure() {
   // The prefix that linearizes: every op whose return precedes the stuck return.
   failure_.prefix_ops = 0;
@@ -277,8 +334,14 @@ WglResult Search::run() {
   std::int32_t entry = entries_[static_cast<std::size_t>(head_)].next;
   while (entries_[static_cast<std::size_t>(head_)].next != tail_) {
     CHECKER_ASSERT(entry != tail_);
-    if ((++r.steps & 0xFFF) == 0 && (std::chrono::steady_clock::now() > deadline || over_budget(r))) {
-      if (r.status == WglStatus::linearizable) r.status = WglStatus::time_exceeded;
+    // A refused memo entry means the search can no longer be trusted to be exhaustive:
+    // stop before any backtracking decision is made on it.
+    if (memory_exceeded_) {
+      r.status = WglStatus::memory_exceeded;
+      break;
+    }
+    if ((++r.steps & 0xFFF) == 0 && std::chrono::steady_clock::now() > deadline) {
+      r.status = WglStatus::time_exceeded;
       break;
     }
     const RegOp& op = ops_[static_cast<std::size_t>(op_of(entry))];
@@ -299,8 +362,7 @@ WglResult Search::run() {
     }
     const Call top = calls_.back();
     calls_.pop_back();
-    linearized_[static_cast<std::size_t>(op_of(top.entry)) / 64] &= ~(std::uint64_t{1} << (op_of(top.entry) % 64));
-    hash_ ^= zobrist_[static_cast<std::size_t>(op_of(top.entry))];
+    clear_linearized(static_cast<std::size_t>(op_of(top.entry)));
     state_ = top.state_before;
     unlift(top.entry);
     entry = entries_[static_cast<std::size_t>(top.entry)].next;

@@ -90,6 +90,35 @@ std::vector<RegOp> random_register_ops(std::mt19937_64& rng) {
   return ops;
 }
 
+// The same ops as a history file for check_linear(), which also partitions and prunes.
+std::string to_register_history(const std::vector<RegOp>& ops) {
+  auto value = [](std::int32_t v) { return v == 0 ? Json() : Json(v); };
+  std::vector<std::pair<std::int64_t, std::string>> lines;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const RegOp& op = ops[i];
+    const char* f = op.kind == RegKind::read ? "read" : op.kind == RegKind::write ? "write" : "cas";
+    const Json v = op.kind == RegKind::read    ? Json()
+                   : op.kind == RegKind::write ? value(op.a)
+                                               : Json(Json::Array{value(op.a), value(op.b)});
+    for (int completion = 0; completion < 2; ++completion) {
+      if (completion == 1 && op.complete_t == kNever) continue;  // never completes: info
+      Json j = Json::object();
+      j.set("t_ns", completion == 0 ? op.invoke_t : op.complete_t);
+      j.set("process", static_cast<std::int64_t>(i));
+      j.set("type", completion == 0 ? "invoke" : "ok");
+      j.set("f", f);
+      j.set("key", "x");
+      j.set("value", op.kind == RegKind::read && completion == 1 ? value(op.a) : v);
+      // Completions sort after invocations at equal times: ties stay concurrent either way.
+      lines.emplace_back(j.find("t_ns")->as_int() * 2 + completion, j.dump());
+    }
+  }
+  std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (const auto& [t, line] : lines) out += line + "\n";
+  return out;
+}
+
 // ---- list append ---------------------------------------------------------------------
 
 struct TinyTxn {
@@ -228,6 +257,7 @@ std::string to_history(const std::vector<TinyTxn>& txns) {
 TEST_CASE("oracle: WGL agrees with brute force on random tiny register histories", "[linear][oracle]") {
   std::mt19937_64 rng(env_or("ORACLE_SEED", 20261125));
   int valid = 0, invalid = 0;
+  std::int64_t pruned = 0;
   const int cases = static_cast<int>(env_or("ORACLE_CASES", 5000));
   for (int i = 0; i < cases; ++i) {
     const std::vector<RegOp> ops = random_register_ops(rng);
@@ -236,10 +266,19 @@ TEST_CASE("oracle: WGL agrees with brute force on random tiny register histories
     INFO("case " << i);
     REQUIRE(r.status != WglStatus::time_exceeded);
     REQUIRE((r.status == WglStatus::linearizable) == expected);
+    // The whole pipeline (history, pruning of unobservable info ops, WGL) agrees too.
+    const std::string text = to_register_history(ops);
+    INFO(text);
+    std::string error;
+    const std::optional<CheckResult> full = check_linear(history_of(text), quick_budget(), &error);
+    REQUIRE(full.has_value());
+    REQUIRE((full->validity() == Validity::valid) == expected);
+    pruned += full->stats.find("info_ops_pruned")->as_int();
     (expected ? valid : invalid) += 1;
   }
   CHECK(valid > 1000);  // the generator really produces both kinds
   CHECK(invalid > 1000);
+  CHECK(pruned > 100);  // the pruning of unobservable info ops was exercised
 }
 
 TEST_CASE("oracle: every Elle anomaly is confirmed by brute force", "[append][oracle]") {
