@@ -59,7 +59,7 @@ ApplyBatch::~ApplyBatch() = default;
 GroupId ApplyBatch::group() const { return rep_->group; }
 
 void ApplyBatch::put(std::string_view key, std::string_view value, raft::LogIndex version) {
-  char header[format::kDataHeaderBytes];
+  char header[format::kDataHeaderBytes] = {};
   format::encode_data_header(version, header);
   const rocksdb::Slice key_part = detail::slice(key);
   const rocksdb::Slice value_parts[2] = {rocksdb::Slice(header, sizeof header), detail::slice(value)};

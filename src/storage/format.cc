@@ -113,9 +113,9 @@ void encode_entry_header(const char key[kLogKeyBytes], const raft::Entry& entry,
 }
 
 std::string encode_entry(GroupId group, const raft::Entry& entry) {
-  char key[kLogKeyBytes];
+  char key[kLogKeyBytes] = {};
   put_log_key(key, group, entry.index);
-  char header[kEntryHeaderBytes];
+  char header[kEntryHeaderBytes] = {};
   encode_entry_header(key, entry, header);
   std::string out(header, kEntryHeaderBytes);
   out.append(entry.data);

@@ -26,7 +26,7 @@ std::vector<raft::Entry> read_from(rocksdb::Iterator& it, GroupId group, raft::L
   std::vector<raft::Entry> out;
   out.reserve(std::min<std::uint64_t>(hi - lo, 1024));
   std::uint64_t total = 0;
-  char key[format::kLogKeyBytes];
+  char key[format::kLogKeyBytes] = {};
   format::put_log_key(key, group, lo);
   it.Seek(rocksdb::Slice(key, sizeof key));
   for (raft::LogIndex i = lo; i < hi; ++i, it.Next()) {

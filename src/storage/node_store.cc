@@ -32,7 +32,7 @@ void delete_log_range(rocksdb::WriteBatch& batch, const detail::Db& db, GroupId 
                       raft::LogIndex to) {
   KV_ASSERT(from <= to);
   if (to - from <= kPointDeleteLimit) {
-    char key[format::kLogKeyBytes];
+    char key[format::kLogKeyBytes] = {};
     for (raft::LogIndex i = from; i < to; ++i) {
       format::put_log_key(key, group, i);
       must(batch.Delete(db.raft_log, rocksdb::Slice(key, sizeof key)));
@@ -70,8 +70,8 @@ void check_write(const GroupWrite& w, const LogBounds& b, const GroupLog& log) {
 }
 
 void encode_entries(rocksdb::WriteBatch& batch, const detail::Db& db, GroupId group, std::span<const raft::Entry> entries) {
-  char key[format::kLogKeyBytes];
-  char header[format::kEntryHeaderBytes];
+  char key[format::kLogKeyBytes] = {};
+  char header[format::kEntryHeaderBytes] = {};
   const rocksdb::Slice key_part(key, sizeof key);
   for (const raft::Entry& e : entries) {
     format::put_log_key(key, group, e.index);

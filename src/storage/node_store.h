@@ -55,6 +55,8 @@ struct GroupWrite {
   // to crashes (an interrupted install is finished by the next open()). May be null only
   // when the state machine is kept elsewhere (tests). REQUIRES: image->meta() matches
   // snapshot->meta index and term; image->group() == group. Consumed on success.
+  // REQUIRES (not checkable here): the key ranges of the groups on a node are disjoint —
+  // the install deletes every key of image->range(), whichever group wrote it.
   StagedSnapshot* image = nullptr;
   // Entries to append (Ready::entries). An entry at an index already in the log replaces
   // that entry and every entry after it. REQUIRES: contiguous; front().index in

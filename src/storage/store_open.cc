@@ -172,14 +172,15 @@ Result<std::unique_ptr<Db>> open_db(const StoreOptions& options) {
 
 Status check_identity(const Db& db, const StoreOptions& options) {
   std::string cluster, node, version;
-  Status sc = get_sealed(db, db.meta, format::kClusterIdKey, &cluster);
-  Status sn = get_sealed(db, db.meta, format::kNodeIdKey, &node);
-  Status sv = get_sealed(db, db.meta, format::kFormatVersionKey, &version);
-  for (const Status* s : {&sc, &sn, &sv}) {
-    if (s->code() == Status::Code::kNotFound) {
+  const Status reads[] = {get_sealed(db, db.meta, format::kClusterIdKey, &cluster),
+                          get_sealed(db, db.meta, format::kNodeIdKey, &node),
+                          get_sealed(db, db.meta, format::kFormatVersionKey, &version)};
+  for (const Status& s : reads) s.permit_unchecked();  // the loop may return before the last
+  for (const Status& s : reads) {
+    if (s.code() == Status::Code::kNotFound) {
       return Status::incomplete(db.db_path + " has no complete node identity (cluster id, node id, format version)");
     }
-    if (!s->ok()) return s->with_context("node identity in " + db.db_path);
+    if (!s.ok()) return s.with_context("node identity in " + db.db_path);
   }
   if (version.size() != 4) return Status::corruption("format version record has " + std::to_string(version.size()) + " bytes");
   const std::uint32_t v = coding::get_le32(version.data());

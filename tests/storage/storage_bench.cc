@@ -2,15 +2,18 @@
 // (group commit), measured the way the server's storage thread drives it.
 //
 //   kv_storage_bench [--dir D] [--groups G] [--entries N] [--bytes B] [--seconds S]
-//                    [--recycle-wal K] [--apply]
+//                    [--recycle-wal K] [--apply] [--baseline]
 //
 // Each persist() carries N entries of B bytes for each of G groups plus their hard states,
 // as one synced WriteBatch. Every 10000 entries a group records a snapshot and compacts its
 // log behind it (as the server does), so the log stays bounded. --apply also applies each
 // batch's entries to the state machine (one unsynced ApplyBatch per group), as a follower
 // would. Prints persists/s, entries/s, MB/s and persist latency percentiles.
+// --baseline instead measures the physical floor on the same disk: append the same number
+// of bytes to a plain file and fdatasync it, in a loop (no RocksDB, no encoding).
 // Default: --dir /tmp (a real disk: fsync costs what it costs), 1 group x 100 x 256 B, 5 s.
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,14 +38,15 @@ struct Args {
   double seconds = 5;
   std::uint32_t recycle_wal = 0;
   bool apply = false;
+  bool baseline = false;
 };
 
 bool parse(int argc, char** argv, Args* a) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (flag == "--apply") {
-      a->apply = true;
+    if (flag == "--apply" || flag == "--baseline") {
+      (flag == "--apply" ? a->apply : a->baseline) = true;
       continue;
     }
     if (value == nullptr) return false;
@@ -62,6 +66,54 @@ void check(const kv::storage::Status& s, const char* what) {
   if (s.ok()) return;
   std::fprintf(stderr, "%s: %s\n", what, s.to_string().c_str());
   std::exit(1);
+}
+
+struct Timings {
+  std::vector<double> latencies_us;
+  double elapsed_s = 0;
+};
+
+void report(const Args& a, const char* what, Timings& t) {
+  std::sort(t.latencies_us.begin(), t.latencies_us.end());
+  auto pct = [&](double p) { return t.latencies_us[static_cast<std::size_t>(p * static_cast<double>(t.latencies_us.size() - 1))]; };
+  const double ops = static_cast<double>(t.latencies_us.size());
+  const double entries = ops * static_cast<double>(a.groups * a.entries);
+  std::printf("%s dir=%s groups=%llu entries/group=%llu bytes=%llu recycle_wal=%u apply=%d seconds=%.1f\n", what,
+              a.dir.c_str(), static_cast<unsigned long long>(a.groups), static_cast<unsigned long long>(a.entries),
+              static_cast<unsigned long long>(a.bytes), a.recycle_wal, a.apply ? 1 : 0, t.elapsed_s);
+  std::printf("  syncs/s=%.0f entries/s=%.0f MB/s=%.1f latency_us p50=%.0f p90=%.0f p99=%.0f max=%.0f\n",
+              ops / t.elapsed_s, entries / t.elapsed_s, entries * static_cast<double>(a.bytes) / t.elapsed_s / 1e6,
+              pct(0.5), pct(0.9), pct(0.99), t.latencies_us.back());
+}
+
+// The floor: append what one persist() carries (entries + ~30 bytes of key and header
+// each) to a file and fdatasync it.
+int run_baseline(const Args& a) {
+  std::string path = a.dir + "/kv-storage-baseline-XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) {
+    std::perror("mkstemp");
+    return 1;
+  }
+  const std::string chunk(a.groups * a.entries * (a.bytes + 30), 'v');
+  Timings t;
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(a.seconds);
+  Clock::time_point now = start;
+  while (now < deadline) {
+    const auto t0 = Clock::now();
+    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size()) || ::fdatasync(fd) != 0) {
+      std::perror("write/fdatasync");
+      return 1;
+    }
+    now = Clock::now();
+    t.latencies_us.push_back(std::chrono::duration<double, std::micro>(now - t0).count());
+  }
+  t.elapsed_s = std::chrono::duration<double>(now - start).count();
+  ::close(fd);
+  ::unlink(path.c_str());
+  report(a, "baseline(write+fdatasync)", t);
+  return 0;
 }
 
 int run(const Args& a) {
@@ -88,7 +140,7 @@ int run(const Args& a) {
   std::vector<GroupWrite> writes(a.groups);
   std::vector<kv::storage::ApplyBatch> applies;
   for (kv::storage::GroupId g = 0; g < a.groups; ++g) applies.push_back(store.data().new_batch(g));
-  std::vector<double> latencies_us;
+  Timings t;
   kv::raft::LogIndex next = 1;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration<double>(a.seconds);
@@ -101,7 +153,7 @@ int run(const Args& a) {
     const auto t0 = Clock::now();
     check(store.persist(writes), "persist");
     now = Clock::now();
-    latencies_us.push_back(std::chrono::duration<double, std::micro>(now - t0).count());
+    t.latencies_us.push_back(std::chrono::duration<double, std::micro>(now - t0).count());
     const kv::raft::LogIndex last = next + a.entries - 1;
     for (kv::storage::GroupId g = 0; a.apply && g < a.groups; ++g) {
       for (const auto& e : batches[g]) applies[g].put("key-" + std::to_string(e.index % 100000), e.data, e.index);
@@ -116,17 +168,8 @@ int run(const Args& a) {
     }
     next = last + 1;
   }
-  const double elapsed = std::chrono::duration<double>(now - start).count();
-  std::sort(latencies_us.begin(), latencies_us.end());
-  auto pct = [&](double p) { return latencies_us[static_cast<std::size_t>(p * static_cast<double>(latencies_us.size() - 1))]; };
-  const double persists = static_cast<double>(latencies_us.size());
-  const double entries = persists * static_cast<double>(a.groups * a.entries);
-  std::printf("dir=%s groups=%llu entries/group/persist=%llu bytes=%llu recycle_wal=%u apply=%d seconds=%.1f\n",
-              a.dir.c_str(), static_cast<unsigned long long>(a.groups), static_cast<unsigned long long>(a.entries),
-              static_cast<unsigned long long>(a.bytes), a.recycle_wal, a.apply ? 1 : 0, elapsed);
-  std::printf("persists/s=%.0f entries/s=%.0f MB/s=%.1f latency_us p50=%.0f p90=%.0f p99=%.0f max=%.0f\n",
-              persists / elapsed, entries / elapsed, entries * static_cast<double>(a.bytes) / elapsed / 1e6, pct(0.5),
-              pct(0.9), pct(0.99), latencies_us.back());
+  t.elapsed_s = std::chrono::duration<double>(now - start).count();
+  report(a, "persist", t);
   opened.value().reset();
   std::filesystem::remove_all(tmpl);
   return 0;
@@ -139,8 +182,8 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, &a)) {
     std::fprintf(stderr,
                  "usage: kv_storage_bench [--dir D] [--groups G] [--entries N] [--bytes B] [--seconds S] "
-                 "[--recycle-wal K] [--apply]\n");
+                 "[--recycle-wal K] [--apply] [--baseline]\n");
     return 2;
   }
-  return run(a);
+  return a.baseline ? run_baseline(a) : run(a);
 }
