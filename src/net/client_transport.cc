@@ -285,21 +285,10 @@ ClientServer::~ClientServer() { stop(); }
 
 Result<std::uint16_t> ClientServer::start() {
   KV_ASSERT(impl_->port.load() == 0);
-  std::error_code ec;
-  const auto address = asio::ip::make_address(impl_->options.listen_host, ec);
-  if (ec) return Result<std::uint16_t>::failure("bad listen address " + impl_->options.listen_host);
-  const asio::ip::tcp::endpoint endpoint(address, impl_->options.listen_port);
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Result<std::uint16_t>::failure("cannot listen on " + impl_->options.listen_host + ":" +
-                                          std::to_string(impl_->options.listen_port) + ": " +
-                                          ec.message());
-  }
-  impl_->port = acceptor.local_endpoint().port();
+  Result<std::uint16_t> bound =
+      detail::open_listener(impl_->acceptor, impl_->options.listen_host, impl_->options.listen_port);
+  if (!bound.ok()) return bound;
+  impl_->port = bound.value();
   asio::co_spawn(impl_->io, impl_->accept_loop(impl_), detail::LogExceptions{"client listener"});
   return impl_->port.load();
 }

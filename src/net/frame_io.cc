@@ -12,6 +12,31 @@
 
 namespace kv::net::detail {
 
+Result<std::uint16_t> open_listener(asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                                    std::uint16_t port) {
+  const std::string where = host + ":" + std::to_string(port);
+  std::error_code ec;
+  asio::ip::tcp::resolver resolver(acceptor.get_executor());
+  const auto endpoints = resolver.resolve(host, std::to_string(port),
+                                          asio::ip::tcp::resolver::passive, ec);
+  if (ec || endpoints.empty()) {
+    return Result<std::uint16_t>::failure("cannot resolve listen address " + where + ": " +
+                                          (ec ? ec.message() : "no address"));
+  }
+  const asio::ip::tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), ec);
+  // Lets a restarted node bind its port while old connections sit in TIME_WAIT.
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::error_code ignored;
+    acceptor.close(ignored);
+    return Result<std::uint16_t>::failure("cannot listen on " + where + ": " + ec.message());
+  }
+  return acceptor.local_endpoint().port();
+}
+
 void log_line(const char* format, ...) {
   char text[1024];
   va_list args;

@@ -204,6 +204,26 @@ TEST_CASE("client: pending calls fail with kDisconnected when the server goes aw
   CHECK((*after)->status == CallStatus::kDisconnected);
 }
 
+TEST_CASE("client server: listens on a host name; a bad address is an error, not a crash",
+          "[net][client]") {
+  asio::io_context io;
+  ClientServerOptions by_name;
+  by_name.listen_host = "localhost";
+  Server named(io, by_name);
+  CHECK(named.port() != 0);
+  ClientServerOptions bad;
+  bad.listen_host = "256.1.1.1";
+  ClientServer unusable(io, bad, [](Request, Responder) {});
+  Result<std::uint16_t> port = unusable.start();
+  CHECK_FALSE(port.ok());
+  CHECK_THAT(port.error(), Catch::Contains("256.1.1.1"));
+  ClientServerOptions taken;
+  taken.listen_port = named.port();
+  taken.listen_host = "127.0.0.1";
+  ClientServer clash(io, taken, [](Request, Responder) {});
+  CHECK_FALSE(clash.start().ok());  // the port is in use
+}
+
 // A raw client that sends requests and never reads: the server must cut it off rather than
 // buffer its responses without bound.
 TEST_CASE("client server: a client that does not read is disconnected", "[net][client]") {

@@ -15,11 +15,17 @@
 #include <string>
 
 #include "net/frame.h"
+#include "net/result.h"
 
 namespace kv::net::detail {
 
 using Socket = asio::ip::tcp::socket;
 using SocketPtr = std::shared_ptr<Socket>;
+
+// Opens, binds and listens on host:port (host: an IP literal or a resolvable name; port 0
+// picks a free port). Result: the bound port, or why it failed. Blocking (name resolution).
+Result<std::uint16_t> open_listener(asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                                    std::uint16_t port);
 
 // One line to stderr, prefixed "kv-net: ". Thread-safe (one fprintf per line).
 void log_line(const char* format, ...) __attribute__((format(printf, 1, 2)));
