@@ -15,6 +15,8 @@ using append_detail::Model;
 using append_detail::Mop;
 using append_detail::Txn;
 
+const Json kUnknown;
+
 class Builder {
  public:
   Builder(const History& h, const Budget& budget, CheckResult& out) : h_(h), budget_(budget), out_(out) {}
@@ -30,7 +32,7 @@ class Builder {
   std::int32_t key_id(const Json& key);
   bool parse_mop(const Op& op, const Json& j, Mop& mop, std::string& error);
   void check_read(std::int32_t t, const Mop& mop, std::vector<std::int32_t>& elems);
-  void check_internal(std::int32_t t);
+  void check_internal(std::int32_t t, const std::vector<std::vector<std::int32_t>>& read_elems);
   void report(std::string type, std::string text, std::int32_t txn, Json detail);
   std::string list_text(const KeyState& k, const std::vector<std::int32_t>& elems) const;
   void add_rt_edges(DepGraph& g) const;
@@ -71,7 +73,7 @@ bool Builder::parse_mop(const Op& op, const Json& j, Mop& mop, std::string& erro
   }
   mop.append = f == "append";
   mop.key = key_id(k);
-  mop.arg = arg;
+  mop.arg = &arg;
   return true;
 }
 
@@ -92,7 +94,7 @@ bool Builder::parse(std::string& error) {
     for (const Json& j : body.as_array()) {
       Mop mop;
       if (!parse_mop(op, j, mop, error)) return false;
-      if (!op.ok() && !mop.append) mop.arg = Json();  // reads of failed/info txns are unknown
+      if (!op.ok() && !mop.append) mop.arg = &kUnknown;  // reads of failed/info txns are unknown
       t.mops.push_back(std::move(mop));
     }
     if (!op.failed()) {
@@ -110,10 +112,10 @@ bool Builder::index_appends(std::string& error) {
     for (const Mop& mop : m_.txns[t].mops) {
       if (!mop.append) continue;
       KeyState& k = m_.keys[static_cast<std::size_t>(mop.key)];
-      const std::int32_t e = k.intern(mop.arg);
+      const std::int32_t e = k.intern(*mop.arg);
       auto& w = k.writer[static_cast<std::size_t>(e)];
       if (w != -1) {
-        error = "element " + mop.arg.dump() + " appended to key " + k.key.dump() + " twice (" +
+        error = "element " + mop.arg->dump() + " appended to key " + k.key.dump() + " twice (" +
                 describe_op(*m_.txns[static_cast<std::size_t>(w)].op) + " and " + describe_op(*m_.txns[t].op) +
                 "): the checker needs unique appends per key";
         return false;
@@ -143,33 +145,41 @@ void Builder::report(std::string type, std::string text, std::int32_t txn, Json 
 }
 
 // Reads-only anomalies of one read: duplicates, garbage, aborted (G1a), intermediate (G1b).
+// Fills `elems` with the read's element ids.
 void Builder::check_read(std::int32_t t, const Mop& mop, std::vector<std::int32_t>& elems) {
   KeyState& k = m_.keys[static_cast<std::size_t>(mop.key)];
-  const std::string who = describe_op(*m_.txns[static_cast<std::size_t>(t)].op);
-  Json detail = Json::object();
-  detail.set("key", k.key);
-  detail.set("read", mop.arg);
-  if (mop.arg.is_array()) {
-    for (const Json& v : mop.arg.as_array()) elems.push_back(k.intern(v));
+  if (mop.arg->is_array()) {
+    for (const Json& v : mop.arg->as_array()) elems.push_back(k.intern(v));
   }
-  std::set<std::int32_t> distinct(elems.begin(), elems.end());
+  // Details are built only for reads that have something to report: most have nothing.
+  auto detail = [&](std::int32_t writer) {
+    Json d = Json::object();
+    d.set("key", k.key);
+    d.set("read", *mop.arg);
+    if (writer >= 0) d.set("writer", op_to_json(*m_.txns[static_cast<std::size_t>(writer)].op));
+    return d;
+  };
+  auto who = [&] { return describe_op(*m_.txns[static_cast<std::size_t>(t)].op); };
+  std::vector<std::int32_t> distinct = elems;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   if (distinct.size() != elems.size()) {
     report("duplicate-elements",
-           "key " + k.key.dump() + " read " + mop.arg.dump() + " with a repeated element, in " + who, t, detail);
+           "key " + k.key.dump() + " read " + mop.arg->dump() + " with a repeated element, in " + who(), t, detail(-1));
   }
   for (std::int32_t e : distinct) {
     const std::int32_t w = k.writer[static_cast<std::size_t>(e)];
-    Json d = detail;
-    d.set("element", k.elems[static_cast<std::size_t>(e)]);
+    if (w != -1 && !m_.txns[static_cast<std::size_t>(w)].op->failed()) continue;
     const std::string what = "key " + k.key.dump() + " element " + k.elems[static_cast<std::size_t>(e)].dump();
+    Json d = detail(w);
+    d.set("element", k.elems[static_cast<std::size_t>(e)]);
     if (w == -1) {
-      report("garbage-read", what + " was never appended, yet read by " + who, t, d);
-    } else if (m_.txns[static_cast<std::size_t>(w)].op->failed()) {
-      d.set("writer", op_to_json(*m_.txns[static_cast<std::size_t>(w)].op));
+      report("garbage-read", what + " was never appended, yet read by " + who(), t, std::move(d));
+    } else {
       report("G1a",
              what + " was appended by failed " + describe_op(*m_.txns[static_cast<std::size_t>(w)].op) +
-                 ", yet read by " + who,
-             t, d);
+                 ", yet read by " + who(),
+             t, std::move(d));
     }
   }
   if (elems.empty()) return;
@@ -177,35 +187,33 @@ void Builder::check_read(std::int32_t t, const Mop& mop, std::vector<std::int32_
   const std::int32_t w = k.writer[static_cast<std::size_t>(last)];
   if (w != -1 && w != t && !m_.txns[static_cast<std::size_t>(w)].op->failed() &&
       !k.writer_final[static_cast<std::size_t>(last)]) {
-    detail.set("writer", op_to_json(*m_.txns[static_cast<std::size_t>(w)].op));
     report("G1b",
-           "key " + k.key.dump() + ": " + who + " read " + mop.arg.dump() + ", ending at " +
+           "key " + k.key.dump() + ": " + who() + " read " + mop.arg->dump() + ", ending at " +
                k.elems[static_cast<std::size_t>(last)].dump() + ", an intermediate append of " +
                describe_op(*m_.txns[static_cast<std::size_t>(w)].op),
-           t, detail);
+           t, detail(w));
   }
 }
 
 // A txn must see its own effects: after reading L and appending a, b it reads L ++ [a, b];
 // with no earlier read, its reads must end with its own appends so far.
-void Builder::check_internal(std::int32_t t) {
+void Builder::check_internal(std::int32_t t, const std::vector<std::vector<std::int32_t>>& read_elems) {
   struct Expect {
     bool known = false;
     std::vector<std::int32_t> list;    // when known: the whole list expected
     std::vector<std::int32_t> suffix;  // otherwise: what it must end with
   };
   std::map<std::int32_t, Expect> expect;
-  for (const Mop& mop : m_.txns[static_cast<std::size_t>(t)].mops) {
+  const auto& mops = m_.txns[static_cast<std::size_t>(t)].mops;
+  for (std::size_t i = 0; i < mops.size(); ++i) {
+    const Mop& mop = mops[i];
     KeyState& k = m_.keys[static_cast<std::size_t>(mop.key)];
     Expect& x = expect[mop.key];
     if (mop.append) {
-      (x.known ? x.list : x.suffix).push_back(k.intern(mop.arg));
+      (x.known ? x.list : x.suffix).push_back(k.intern(*mop.arg));
       continue;
     }
-    std::vector<std::int32_t> got;
-    if (mop.arg.is_array()) {
-      for (const Json& v : mop.arg.as_array()) got.push_back(k.intern(v));
-    }
+    const std::vector<std::int32_t>& got = read_elems[i];
     const bool ok =
         x.known ? got == x.list
                 : got.size() >= x.suffix.size() && std::equal(x.suffix.begin(), x.suffix.end(),
@@ -213,12 +221,12 @@ void Builder::check_internal(std::int32_t t) {
     if (!ok) {
       Json d = Json::object();
       d.set("key", k.key);
-      d.set("read", mop.arg);
+      d.set("read", *mop.arg);
       const std::string expected = x.known ? list_text(k, x.list) : "a list ending with " + list_text(k, x.suffix);
       d.set("expected", expected);
       report("internal",
              "key " + k.key.dump() + ": " + describe_op(*m_.txns[static_cast<std::size_t>(t)].op) + " read " +
-                 mop.arg.dump() + " but its own earlier micro-ops imply " + expected,
+                 mop.arg->dump() + " but its own earlier micro-ops imply " + expected,
              t, d);
     }
     x = Expect{true, got, {}};
@@ -228,17 +236,21 @@ void Builder::check_internal(std::int32_t t) {
 void Builder::check_reads() {
   for (std::size_t t = 0; t < m_.txns.size(); ++t) {
     if (!m_.txns[t].op->ok()) continue;
-    for (const Mop& mop : m_.txns[t].mops) {
-      if (mop.append) continue;
-      std::vector<std::int32_t> elems;
-      check_read(static_cast<std::int32_t>(t), mop, elems);
-      // Duplicates are reported above; dropping repeats keeps them from also posing as an
-      // incompatible order or a bogus dependency.
+    const auto& mops = m_.txns[t].mops;
+    std::vector<std::vector<std::int32_t>> read_elems(mops.size());
+    for (std::size_t i = 0; i < mops.size(); ++i) {
+      if (!mops[i].append) check_read(static_cast<std::int32_t>(t), mops[i], read_elems[i]);
+    }
+    check_internal(static_cast<std::int32_t>(t), read_elems);
+    for (std::size_t i = 0; i < mops.size(); ++i) {
+      if (mops[i].append) continue;
+      // Duplicates are reported already; dropping repeats keeps them from also posing as
+      // an incompatible order or a bogus dependency.
+      std::vector<std::int32_t> elems = std::move(read_elems[i]);
       std::set<std::int32_t> seen;
       std::erase_if(elems, [&](std::int32_t e) { return !seen.insert(e).second; });
-      m_.keys[static_cast<std::size_t>(mop.key)].reads.push_back({static_cast<std::int32_t>(t), std::move(elems)});
+      m_.keys[static_cast<std::size_t>(mops[i].key)].reads.push_back({static_cast<std::int32_t>(t), std::move(elems)});
     }
-    check_internal(static_cast<std::int32_t>(t));
   }
 }
 

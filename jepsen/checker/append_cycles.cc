@@ -106,8 +106,9 @@ bool inside_one(const Sccs& s, const std::vector<std::int32_t>& comp) {
 void find_cycle_anomalies(const Model& m, const DepGraph& g, const Budget& budget, CheckResult& out) {
   CycleFinder finder(g, std::chrono::steady_clock::now() + budget.time);
   const Sccs data = strongly_connected(g, kDataKinds);
-  const Sccs ww = strongly_connected(g, kWW);
-  const Sccs wwwr = strongly_connected(g, kWW | kWR);
+  // The pre-filters cost a Tarjan pass each; a valid history (the common case) skips them.
+  const Sccs ww = data.nontrivial.empty() ? Sccs{} : strongly_connected(g, kWW);
+  const Sccs wwwr = data.nontrivial.empty() ? Sccs{} : strongly_connected(g, kWW | kWR);
   // G0 and G1c starts are pre-filtered by SCC, so they succeed at the first start edge tried.
   const std::vector<CycleQuery> data_queries = {
       {kWW, kWW, 0, 0, &ww},             // G0
@@ -124,7 +125,7 @@ void find_cycle_anomalies(const Model& m, const DepGraph& g, const Budget& budge
   // Real-time: only components that real-time edges create or merge; a component inside one
   // data-edge component is already reported above.
   const Sccs strict = strongly_connected(g, kAllKinds);
-  const Sccs no_rw = strongly_connected(g, kWW | kWR | kRT);
+  const Sccs no_rw = strict.nontrivial.empty() ? Sccs{} : strongly_connected(g, kWW | kWR | kRT);
   const std::vector<CycleQuery> rt_queries = {
       {kRT, kWW | kWR | kRT, 0, 0, &no_rw},  // G0-realtime or G1c-realtime
       {kRT, kAllKinds, 1, 1, nullptr},       // G-single-realtime

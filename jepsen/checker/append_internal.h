@@ -17,7 +17,9 @@ namespace kv::checker::append_detail {
 struct Mop {
   bool append = false;
   std::int32_t key = -1;
-  Json arg;  // append: the element; read: the list read (null or array; null for unknown)
+  // append: the element; read: the list read (null or array; null when unknown). Points
+  // into the History, which outlives the check.
+  const Json* arg = nullptr;
 };
 
 struct Txn {
@@ -29,6 +31,7 @@ struct Txn {
 // Everything known about one key. Elements are interned per key to small ids.
 struct KeyState {
   Json key;
+  std::unordered_map<std::int64_t, std::int32_t> int_ids;
   std::unordered_map<std::string, std::int32_t> elem_ids;
   std::vector<Json> elems;           // id -> element
   std::vector<std::int32_t> writer;  // id -> txn that appended it, -1 when none did
@@ -43,14 +46,17 @@ struct KeyState {
   std::vector<Read> reads;  // reads by ok txns, in txn order
 
   std::int32_t intern(const Json& element) {
-    auto [it, added] = elem_ids.emplace(element.dump(), static_cast<std::int32_t>(elems.size()));
-    if (added) {
+    const auto next = static_cast<std::int32_t>(elems.size());
+    // Integers (the usual elements) skip building a canonical string.
+    const std::int32_t id = element.is_int() ? int_ids.emplace(element.as_int(), next).first->second
+                                             : elem_ids.emplace(element.dump(), next).first->second;
+    if (id == next) {
       elems.push_back(element);
       writer.push_back(-1);
       writer_final.push_back(false);
       pos.push_back(-1);
     }
-    return it->second;
+    return id;
   }
 };
 

@@ -8,44 +8,78 @@
 
 namespace kv::checker {
 
+static_assert(sizeof(Json) == 16, "Json is a 16-byte tagged union");
+
+Json::Json(const Json& other) : kind_(other.kind_), u_(other.u_) {
+  switch (kind_) {
+    case Kind::string:
+      u_.s = new std::string(*other.u_.s);
+      break;
+    case Kind::array:
+      u_.a = new Array(*other.u_.a);
+      break;
+    case Kind::object:
+      u_.o = new Object(*other.u_.o);
+      break;
+    default:
+      break;  // scalars were copied with u_
+  }
+}
+
+Json::~Json() {
+  switch (kind_) {
+    case Kind::string:
+      delete u_.s;
+      break;
+    case Kind::array:
+      delete u_.a;
+      break;
+    case Kind::object:
+      delete u_.o;
+      break;
+    default:
+      break;
+  }
+}
+
 bool Json::as_bool() const {
   CHECKER_ASSERT(is_bool());
-  return int_ != 0;
+  return u_.i != 0;
 }
 
 std::int64_t Json::as_int() const {
   CHECKER_ASSERT(is_int());
-  return int_;
+  return u_.i;
 }
 
 double Json::as_double() const {
   CHECKER_ASSERT(is_number());
-  return is_int() ? static_cast<double>(int_) : real_;
+  return is_int() ? static_cast<double>(u_.i) : u_.d;
 }
 
 const std::string& Json::as_string() const {
   CHECKER_ASSERT(is_string());
-  return str_;
+  return *u_.s;
 }
 
 const Json::Array& Json::as_array() const {
   CHECKER_ASSERT(is_array());
-  return arr_;
+  return *u_.a;
 }
 
 Json::Array& Json::as_array() {
   CHECKER_ASSERT(is_array());
-  return arr_;
+  return *u_.a;
 }
 
 const Json::Object& Json::as_object() const {
   CHECKER_ASSERT(is_object());
-  return obj_;
+  return *u_.o;
 }
 
 const Json* Json::find(std::string_view key) const {
   if (!is_object()) return nullptr;
-  for (const auto& [k, v] : obj_) {
+  for (const auto& [k, v] : *u_.o) {
     if (k == key) return &v;
   }
   return nullptr;
@@ -53,7 +87,7 @@ const Json* Json::find(std::string_view key) const {
 
 Json& Json::set(std::string_view key, Json value) {
   CHECKER_ASSERT(is_object());
-  auto& members = obj_;
+  auto& members = *u_.o;
   for (auto& [k, v] : members) {
     if (k == key) {
       v = std::move(value);
@@ -66,7 +100,7 @@ Json& Json::set(std::string_view key, Json value) {
 
 void Json::push_back(Json value) {
   CHECKER_ASSERT(is_array());
-  arr_.push_back(std::move(value));
+  u_.a->push_back(std::move(value));
 }
 
 bool operator==(const Json& a, const Json& b) {
@@ -76,22 +110,22 @@ bool operator==(const Json& a, const Json& b) {
       return true;
     case Json::Kind::boolean:
     case Json::Kind::integer:
-      return a.int_ == b.int_;
+      return a.u_.i == b.u_.i;
     case Json::Kind::real:
-      return a.real_ == b.real_;
+      return a.u_.d == b.u_.d;
     case Json::Kind::string:
-      return a.str_ == b.str_;
+      return *a.u_.s == *b.u_.s;
     case Json::Kind::array:
-      return a.arr_ == b.arr_;
+      return *a.u_.a == *b.u_.a;
     case Json::Kind::object:
-      return a.obj_ == b.obj_;
+      return *a.u_.o == *b.u_.o;
   }
   return false;
 }
 
 std::size_t Json::size() const {
-  if (is_array()) return arr_.size();
-  if (is_object()) return obj_.size();
+  if (is_array()) return u_.a->size();
+  if (is_object()) return u_.o->size();
   return 0;
 }
 
@@ -177,7 +211,7 @@ void Json::dump_to(std::string& out, int indent, int depth) const {
       out += std::to_string(as_int());
       return;
     case Kind::real:
-      append_double(out, real_);
+      append_double(out, u_.d);
       return;
     case Kind::string:
       append_json_string(out, as_string());

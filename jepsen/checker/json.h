@@ -36,16 +36,25 @@ class Json {
 
   Json() = default;  // null
   Json(std::nullptr_t) {}
-  Json(bool b) : kind_(Kind::boolean), int_(b ? 1 : 0) {}
-  Json(int i) : kind_(Kind::integer), int_(i) {}
-  Json(std::int64_t i) : kind_(Kind::integer), int_(i) {}
+  Json(bool b) : kind_(Kind::boolean) { u_.i = b ? 1 : 0; }
+  Json(int i) : kind_(Kind::integer) { u_.i = i; }
+  Json(std::int64_t i) : kind_(Kind::integer) { u_.i = i; }
   Json(std::uint64_t) = delete;  // would silently wrap above INT64_MAX: convert explicitly
-  Json(double d) : kind_(Kind::real), real_(d) {}
-  Json(std::string s) : kind_(Kind::string), str_(std::move(s)) {}
-  Json(std::string_view s) : kind_(Kind::string), str_(s) {}
-  Json(const char* s) : kind_(Kind::string), str_(s) {}
-  Json(Array a) : kind_(Kind::array), arr_(std::move(a)) {}
-  Json(Object o) : kind_(Kind::object), obj_(std::move(o)) {}
+  Json(double d) : kind_(Kind::real) { u_.d = d; }
+  Json(std::string s) : kind_(Kind::string) { u_.s = new std::string(std::move(s)); }
+  Json(std::string_view s) : kind_(Kind::string) { u_.s = new std::string(s); }
+  Json(const char* s) : kind_(Kind::string) { u_.s = new std::string(s); }
+  Json(Array a) : kind_(Kind::array) { u_.a = new Array(std::move(a)); }
+  Json(Object o) : kind_(Kind::object) { u_.o = new Object(std::move(o)); }
+
+  Json(const Json& other);
+  Json(Json&& other) noexcept : kind_(other.kind_), u_(other.u_) { other.kind_ = Kind::null; }
+  Json& operator=(Json other) noexcept {  // copy-and-swap: safe when `other` is our own child
+    std::swap(kind_, other.kind_);
+    std::swap(u_, other.u_);
+    return *this;
+  }
+  ~Json();
 
   static Json array() { return Json(Array{}); }
   static Json object() { return Json(Object{}); }
@@ -89,15 +98,18 @@ class Json {
  private:
   void dump_to(std::string& out, int indent, int depth) const;
 
-  // Plain members instead of std::variant: g++ 12 -O2 reports false -Wmaybe-uninitialized
-  // on std::variant<..., std::vector<Json>> moves, and warnings are errors here. Only the
-  // member named by kind_ is meaningful; the others stay empty.
+  // A 16-byte tagged union; strings and containers live on the heap, owned. Histories hold
+  // millions of small values (list elements, register values), so the size matters; it
+  // is also why this is not std::variant (40 bytes here, and g++ 12 -O2 reports false
+  // -Wmaybe-uninitialized on its moves).
   Kind kind_ = Kind::null;
-  std::int64_t int_ = 0;  // boolean (0/1) or integer
-  double real_ = 0;
-  std::string str_;
-  Array arr_;
-  Object obj_;
+  union Storage {
+    std::int64_t i;  // boolean (0/1) or integer
+    double d;
+    std::string* s;
+    Array* a;
+    Object* o;
+  } u_{0};
 };
 
 // Parses one complete JSON text (surrounding whitespace allowed). On error returns nullopt
