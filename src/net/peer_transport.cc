@@ -372,7 +372,9 @@ asio::awaitable<std::string> PeerTransport::Impl::handshake(const SocketPtr& soc
 // is gone (or the acceptor misbehaves): either way the writer must stop and re-dial.
 Awaitable PeerTransport::Impl::watch_for_close(std::shared_ptr<Impl> /*self*/, SocketPtr socket,
                                                PeerPtr peer, std::shared_ptr<std::string> reason) {
-  detail::ReadOutcome out = co_await detail::read_frame(*socket, options.max_frame_payload_bytes);
+  // Any frame is unexpected here, so a tiny limit: a confused acceptor cannot make us
+  // allocate a large buffer.
+  detail::ReadOutcome out = co_await detail::read_frame(*socket, kMinPayloadBytes * 64);
   *reason = out.ok() ? "unexpected frame from the acceptor" : out.error;
   close_quietly(*socket);
   peer->signal.notify();

@@ -119,7 +119,7 @@ TEST_CASE("client: pipelined requests answered out of order reach the right call
   CHECK(conn->pending_calls() == 0);
 }
 
-TEST_CASE("client: a request times out alone; the connection keeps working", "[net][client]") {
+TEST_CASE("client: a request times out alone, the connection keeps working", "[net][client]") {
   asio::io_context io;
   Server server(io);
   auto conn = connect(io, server.port());
@@ -204,7 +204,7 @@ TEST_CASE("client: pending calls fail with kDisconnected when the server goes aw
   CHECK((*after)->status == CallStatus::kDisconnected);
 }
 
-TEST_CASE("client server: listens on a host name; a bad address is an error, not a crash",
+TEST_CASE("client server: listens on a host name, a bad address is an error, not a crash",
           "[net][client]") {
   asio::io_context io;
   ClientServerOptions by_name;
@@ -268,7 +268,7 @@ bool server_closes_after(std::uint16_t port, const std::vector<std::byte>& bytes
 
 std::vector<std::byte> bytes_of(const EncodedFrame& f) { return {f.bytes().begin(), f.bytes().end()}; }
 
-TEST_CASE("client port: hostile bytes close that connection only; good clients still work",
+TEST_CASE("client port: hostile bytes close that connection only, good clients still work",
           "[net][client][fuzz]") {
   asio::io_context io;
   int handled = 0;

@@ -12,6 +12,8 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <random>
@@ -232,7 +234,7 @@ bool server_closes_after(std::uint16_t port, const std::vector<std::byte>& bytes
 
 std::vector<std::byte> frame_bytes(const EncodedFrame& f) { return {f.bytes().begin(), f.bytes().end()}; }
 
-TEST_CASE("peer port: hostile bytes close that connection only; good peers still connect",
+TEST_CASE("peer port: hostile bytes close that connection only, good peers still connect",
           "[net][peer][fuzz]") {
   asio::io_context io;
   PeerTransportOptions options;
@@ -288,6 +290,10 @@ namespace {
 TEST_CASE("bench: peer heartbeat rounds and append throughput", "[.][bench]") {
   // Two nodes, each with its own io thread; the sender enqueues from this thread.
   asio::io_context io_a, io_b;
+  // The waiting thread blocks on a condition variable rather than spinning: on a 2-core
+  // machine a spinning waiter steals the CPU the two io threads need.
+  std::mutex mutex;
+  std::condition_variable arrived;
   std::atomic<std::uint64_t> received{0}, received_bytes{0};
   PeerTransportOptions oa, ob;
   oa.self = 1;
@@ -301,7 +307,11 @@ TEST_CASE("bench: peer heartbeat rounds and append throughput", "[.][bench]") {
       for (const raft::Entry& e : gm.message.entries) bytes += e.data.size();
     }
     received_bytes += bytes;
-    received += messages.size();
+    {
+      std::lock_guard lock(mutex);
+      received += messages.size();
+    }
+    arrived.notify_all();
   });
   REQUIRE(a.start().ok());
   REQUIRE(b.start().ok());
@@ -311,9 +321,8 @@ TEST_CASE("bench: peer heartbeat rounds and append throughput", "[.][bench]") {
   std::thread ta([&] { io_a.run(); });
   std::thread tb([&] { io_b.run(); });
   auto wait_for = [&](std::uint64_t n) {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (received.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    return received.load() >= n;
+    std::unique_lock lock(mutex);
+    return arrived.wait_for(lock, 30s, [&] { return received.load() >= n; });
   };
   REQUIRE(a.send(2, 0, test::heartbeat(1, 2, 1)));
   REQUIRE(wait_for(1));
@@ -343,7 +352,12 @@ TEST_CASE("bench: peer heartbeat rounds and append throughput", "[.][bench]") {
   m.type = raft::MessageType::kAppend;
   for (int e = 0; e < 8; ++e) m.entries.push_back(raft::Entry{5, 1, {}, std::string(1024, 'e')});
   while (std::chrono::steady_clock::now() - start < 2s) {
-    if (a.send(2, sent % 64, m)) ++sent; else { ++refused; std::this_thread::yield(); }
+    if (a.send(2, sent % 64, m)) {
+      ++sent;
+    } else {
+      ++refused;
+      std::this_thread::sleep_for(100us);  // the queue is full: let the writer drain it
+    }
   }
   REQUIRE(wait_for(before + sent));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
