@@ -67,7 +67,12 @@ void Checker::observe(NodeId id, const Status& s, std::uint64_t ready_seq) {
   if (s.applied > s.hard_state.commit) {
     fail(cat("node ", id, ": applied ", s.applied, " is beyond its commit ", s.hard_state.commit));
   }
+  const bool was_leader = v.leader_term != 0 && v.leader_term == s.hard_state.term;
   observe_leader(id, v, s, ready_seq);
+  // A leader's commit only moves by counting replicas (it never learns commit from others).
+  if (was_leader && v.leader_term != 0 && s.hard_state.commit > v.commit) {
+    v.commit_claims.push_back({s.hard_state.commit, s.hard_state.term, ready_seq});
+  }
   observe_change(id, v, s);
   record_commit_index(s.hard_state.commit, s.hard_state.term);
 }
@@ -124,6 +129,7 @@ void Checker::on_crash(NodeId id) {
   KV_ASSERT(v.up);
   v.up = false;
   v.leader_term = 0;
+  v.commit_claims.clear();
 }
 
 void Checker::on_restart(NodeId id, const HardState& durable) {
@@ -138,13 +144,24 @@ void Checker::on_restart(NodeId id, const HardState& durable) {
     fail(cat("node ", id, ": restarted with commit ", durable.commit, " below its synced commit ",
              v.synced_commit));
   }
-  v = NodeView{.up = true, .term = durable.term, .vote = durable.vote,
-               .persisted = durable, .synced_commit = v.synced_commit};
+  const LogIndex synced_commit = v.synced_commit;
+  v = NodeView{};  // a new incarnation: nothing in memory survives
+  v.up = true;
+  v.term = durable.term;
+  v.vote = durable.vote;
+  v.persisted = durable;
+  v.synced_commit = synced_commit;
 }
 
 // --- The Ready contract -------------------------------------------------------------------
 
 void Checker::on_ready(NodeId id, const Ready& r, const MemoryStorage& storage) {
+  // Committed as soon as handed out (and the commit index leaves in this Ready's messages):
+  // record them now, in case the node crashes before applying them.
+  for (const Entry& e : r.committed_entries) {
+    record_committed(e.index, e.term, &e.data, id);
+    record_commit_index(e.index, view(id).term);
+  }
   const HardState stored = storage.initial_state().hard_state;
   if (!r.must_sync) {
     if (!r.entries.empty()) fail(cat("node ", id, ": must_sync is false but the Ready has entries"));
@@ -222,6 +239,22 @@ void Checker::after_persist(NodeId id, const Ready& r, const MemoryStorage& stor
   if (!r.entries.empty()) from = std::min(from, r.entries.front().index);
   record_persisted_commit(id, v, from, storage);
   check_leader_completeness(id, v, storage, ready_seq);
+  check_commit_claims(id, v, storage, ready_seq);
+}
+
+void Checker::check_commit_claims(NodeId id, NodeView& v, const MemoryStorage& storage,
+                                  std::uint64_t ready_seq) {
+  auto& claims = v.commit_claims;
+  for (const auto& claim : claims) {
+    if (ready_seq <= claim.after_ready) continue;
+    const bool in_log = claim.index + 1 >= storage.first_index() && claim.index <= storage.last_index();
+    if (in_log && storage.term(claim.index) != claim.term) {
+      fail(cat("commit rule (thesis 3.6.2): node ", id, " leading term ", claim.term,
+               " advanced its commit to ", claim.index, ", an entry of term ", storage.term(claim.index),
+               "; a leader commits by counting replicas only entries of its own term"));
+    }
+  }
+  std::erase_if(claims, [ready_seq](const auto& claim) { return ready_seq > claim.after_ready; });
 }
 
 void Checker::check_persisted_hard_state(NodeId id, NodeView& v, const Ready& r,

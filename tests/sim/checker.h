@@ -15,6 +15,9 @@
 //                        durable committed entries;
 //  - linearizable reads: a ReadState's index is >= every commit index seen anywhere when
 //                        the read was requested, and it is served once, where it was asked.
+//  - the commit rule:    a leader advances its commit index only onto an entry of its own
+//                        term (thesis §3.6.2, Figure 3.7). The rule itself is checked, not
+//                        only its rare consequence (Figure 8: a committed entry overwritten).
 // Change invariants (per node): term and commit never go backwards (in memory within an
 // incarnation; in the persisted hard state across crashes, except unsynced commits); within
 // a term the vote and the known leader are set at most once; a node grants its vote to at
@@ -105,6 +108,14 @@ class Checker {
     Term leader_term = 0;
     std::uint64_t leader_since_ready = 0;
     LogIndex completeness_verified = 0;
+    // Commit indexes this node advanced to while leading, to be checked against its log once
+    // a Ready pulled after the advance is durable (only then does storage hold that entry).
+    struct CommitClaim {
+      LogIndex index;
+      Term term;
+      std::uint64_t after_ready;
+    };
+    std::vector<CommitClaim> commit_claims;
     // Persisted hard state and the commit of the last synced persist.
     raft::HardState persisted;
     LogIndex synced_commit = 0;
@@ -138,6 +149,8 @@ class Checker {
                                const raft::MemoryStorage& storage);
   void check_leader_completeness(NodeId id, NodeView& v, const raft::MemoryStorage& storage,
                                  std::uint64_t ready_seq);
+  void check_commit_claims(NodeId id, NodeView& v, const raft::MemoryStorage& storage,
+                           std::uint64_t ready_seq);
   void check_pair(NodeId a, const raft::MemoryStorage& la, NodeId b,
                   const raft::MemoryStorage& lb);
 

@@ -104,7 +104,10 @@ void Cluster::stage_pull(SimNode& n) {
   const Ready& r = n.pull_ready();
   if (trace_.on()) trace_.line(node_name(n.id()) + " ready#" + std::to_string(n.ready_seq()) + describe(r));
   checker_.on_ready(n.id(), r, n.storage());
-  for (const Message& m : r.messages) send(m);
+  n.set_sent_early(rng_.chance(params_.early_send_ppm));
+  if (n.sent_early()) {
+    for (const Message& m : r.messages) send(m);
+  }
 }
 
 void Cluster::stage_persist(SimNode& n) {
@@ -131,6 +134,9 @@ void Cluster::stage_persist(SimNode& n) {
 
 void Cluster::stage_send(SimNode& n) {
   if (trace_.on()) trace_.line(node_name(n.id()) + " send after persist");
+  if (!n.sent_early()) {
+    for (const Message& m : n.ready().messages) send(m);
+  }
   for (const Message& m : n.ready().messages_after_persist) send(m);
   n.mark_sent();
 }

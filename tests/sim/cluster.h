@@ -3,9 +3,10 @@
 // node it touched. The Simulation (scenario.h) decides which events happen when.
 //
 // The Ready contract, as carried out here, one stage per drive_ready() call:
-//   pull     ready(); `messages` go to the network at once (the leader's parallel append)
+//   pull     ready(); `messages` go to the network at once (the leader's parallel append),
+//            or, per params.early_send_ppm, only in the send stage
 //   persist  snapshot (also rebuilds the state machine), entries, hard state -> MemoryStorage
-//   send     messages_after_persist go to the network
+//   send     (held-back `messages` and) messages_after_persist go to the network
 //   apply    committed entries -> state machine; read states queued and served once
 //            applied; snapshot_request -> MemoryStorage::create_snapshot + compact
 //   advance  advance(ready)

@@ -39,7 +39,7 @@ using raft::NodeId;
 // any two.
 enum class ReadyStage : std::uint8_t {
   kNone,       // no Ready outstanding
-  kPulled,     // ready() called, `messages` handed to the network
+  kPulled,     // ready() called; `messages` handed to the network now, or in kSent
   kPersisted,  // snapshot, entries and hard state written to storage
   kSent,       // messages_after_persist handed to the network
   kApplied,    // committed entries applied, read states queued, snapshot request served
@@ -77,6 +77,9 @@ class SimNode {
 
   // REQUIRES: stage() == kNone and raw().has_ready(). Returns the Ready.
   const raft::Ready& pull_ready();
+  // Whether Ready::messages went out at pull time (else they go with messages_after_persist).
+  bool sent_early() const { return sent_early_; }
+  void set_sent_early(bool early) { sent_early_ = early; }
   // Writes the Ready's snapshot, entries and hard state. Returns false when the storage
   // refused the snapshot (not newer than its own); the rest is then not written.
   bool persist();
@@ -122,6 +125,7 @@ class SimNode {
   ReadyStage stage_ = ReadyStage::kNone;
   std::optional<raft::Ready> ready_;
   std::uint64_t ready_seq_ = 0;
+  bool sent_early_ = false;
   std::vector<raft::ReadState> pending_reads_;
 
   // The durable state as of the last sync, and the writes buffered since.

@@ -67,19 +67,21 @@ void choose_faults(SimParams& p, Rng& rng) {
   p.faults.replay_ppm = pick<std::uint32_t>(rng, {0, 2'000, 20'000});
   p.faults.delay_min = rng.between(1, 3);
   p.faults.delay_max = p.faults.delay_min + pick<SimTime>(rng, {2, 10, 30, 80});
-  p.partition_ppm = pick<std::uint32_t>(rng, {0, 1'000, 3'000, 8'000});
+  p.partition_ppm = pick<std::uint32_t>(rng, {0, 1000, 3000, 8000, 20000});
   p.clog_ppm = pick<std::uint32_t>(rng, {0, 0, 2'000});
-  p.crash_ppm = pick<std::uint32_t>(rng, {0, 500, 1'500, 4'000});
+  p.crash_ppm = pick<std::uint32_t>(rng, {0, 500, 1'500, 4'000, 12'000});
+  p.kill_new_leader_ppm = pick<std::uint32_t>(rng, {0, 0, 300'000, 700'000});
   p.down_min = 10;
   p.down_max = pick<SimTime>(rng, {100, 600, 2'000});
   p.storage_ppm = pick<std::uint32_t>(rng, {1'000'000, 500'000, 200'000, 50'000});
+  p.early_send_ppm = pick<std::uint32_t>(rng, {1'000'000, 500'000, 0});
   p.compact_lag_max = pick<LogIndex>(rng, {0, 3, 20});
 }
 
 void choose_clients(SimParams& p, Rng& rng) {
   p.propose_ppm = pick<std::uint32_t>(rng, {20'000, 60'000, 150'000});
   p.read_ppm = pick<std::uint32_t>(rng, {5'000, 20'000, 50'000});
-  p.campaign_ppm = pick<std::uint32_t>(rng, {0, 300, 1'500});
+  p.campaign_ppm = pick<std::uint32_t>(rng, {0, 300, 1'500, 6'000});
   p.transfer_ppm = pick<std::uint32_t>(rng, {0, 0, 1'000});
 }
 
@@ -126,8 +128,9 @@ std::string describe(const SimParams& p) {
          " replay " + std::to_string(p.faults.replay_ppm) + " delay " +
          std::to_string(p.faults.delay_min) + "-" + std::to_string(p.faults.delay_max) +
          " partition " + std::to_string(p.partition_ppm) + " clog " + std::to_string(p.clog_ppm) +
-         " | crash " + std::to_string(p.crash_ppm) + " down<=" + std::to_string(p.down_max) +
-         " storage " + std::to_string(p.storage_ppm) + " | propose " + std::to_string(p.propose_ppm) +
+         " | crash " + std::to_string(p.crash_ppm) + " kill-new-leader " + std::to_string(p.kill_new_leader_ppm) +
+         " down<=" + std::to_string(p.down_max) +
+         " storage " + std::to_string(p.storage_ppm) + " early-send " + std::to_string(p.early_send_ppm) + " | propose " + std::to_string(p.propose_ppm) +
          " read " + std::to_string(p.read_ppm) + " campaign " + std::to_string(p.campaign_ppm) +
          " transfer " + std::to_string(p.transfer_ppm) + " | safety " + std::to_string(p.safety_time) +
          " liveness<=" + std::to_string(p.liveness_budget);

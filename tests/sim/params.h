@@ -30,9 +30,17 @@ struct SimParams {
   std::uint32_t clog_ppm = 0;       // a link is clogged, or clogs are cleared
 
   std::uint32_t crash_ppm = 0;      // some up node crashes
+  // A newly elected leader is crashed soon after its election, with this probability. Quick
+  // successions of short-lived leaders leave the divergent log suffixes of the Raft paper's
+  // Figure 8, where committing an old-term entry by counting replicas loses it.
+  std::uint32_t kill_new_leader_ppm = 0;
   SimTime down_min = 0;             // how long a crashed node stays down
   SimTime down_max = 0;
   std::uint32_t storage_ppm = 0;    // a Ready in progress moves on by one stage
+  // Ready::messages go out when the Ready is pulled with this probability, otherwise only
+  // after the persist step (the contract allows both), so that a crash can fall between a
+  // leader persisting new entries and sending them.
+  std::uint32_t early_send_ppm = 0;
   LogIndex compact_lag_max = 0;     // entries kept behind a new snapshot (random up to this)
 
   std::uint32_t propose_ppm = 0;

@@ -22,6 +22,8 @@ Simulation::Simulation(const SimParams& params, Trace& trace)
     // Nodes start at random phases of their clocks.
     next_tick_.push_back(1 + rng_.below(period));
     restart_at_.push_back(0);
+    kill_at_.push_back(0);
+    led_term_.push_back(0);
   }
 }
 
@@ -39,10 +41,11 @@ SimResult Simulation::run() {
   if (!cluster_.checker().failed()) {
     heal();
     liveness_start = now_;
-    const SimTime deadline = now_ + params_.liveness_budget;
+    const SimTime budget = params_.liveness_budget + catch_up_allowance();
+    const SimTime deadline = now_ + budget;
     while (!cluster_.checker().failed() && !liveness_progress()) {
       if (now_ >= deadline) {
-        liveness_violation = "liveness: no progress within " + std::to_string(params_.liveness_budget) +
+        liveness_violation = "liveness: no progress within " + std::to_string(budget) +
                              " time units after the network healed: " + liveness_report();
         break;
       }
@@ -86,6 +89,7 @@ void Simulation::step(bool inject_faults) {
   drive_nodes();
   if (cluster_.checker().failed()) return;
   if (inject_faults) {
+    maybe_kill_new_leaders();
     maybe_crash_or_restart();
     maybe_partition();
   }
@@ -163,10 +167,31 @@ void Simulation::maybe_crash_or_restart() {
       if (n.up() && n.stage() != ReadyStage::kNone) victim = id;
     }
   }
-  if (victim == raft::kNoNode) return;
-  cluster_.crash(victim);
-  restart_at_[victim - 1] = now_ + rng_.between(params_.down_min, params_.down_max);
+  if (victim != raft::kNoNode) crash(victim);
+}
+
+void Simulation::crash(NodeId id) {
+  cluster_.crash(id);
+  restart_at_[id - 1] = now_ + rng_.between(params_.down_min, params_.down_max);
+  kill_at_[id - 1] = 0;
   ++crashes_;
+}
+
+void Simulation::maybe_kill_new_leaders() {
+  for (NodeId id = 1; id <= static_cast<NodeId>(params_.node_count); ++id) {
+    const SimNode& n = cluster_.node(id);
+    if (!n.up()) continue;
+    SimTime& at = kill_at_[id - 1];
+    if (at != 0 && at <= now_) {
+      if (trace_.on()) trace_.line(node_name(id) + " killed as a new leader");
+      crash(id);
+      continue;
+    }
+    if (n.raw().role() != raft::Role::kLeader || n.raw().term() == led_term_[id - 1]) continue;
+    led_term_[id - 1] = n.raw().term();
+    // Soon: after it has appended its no-op and perhaps replicated a little, or not at all.
+    if (rng_.chance(params_.kill_new_leader_ppm)) at = now_ + rng_.between(1, 4 * params_.faults.delay_max);
+  }
 }
 
 void Simulation::maybe_partition() {
@@ -238,6 +263,20 @@ void Simulation::heal() {
     cluster_.restart(id);
     next_tick_[id - 1] = now_ + 1 + rng_.below(params_.tick_period[id - 1]);
   }
+}
+
+// Time to bring the most lagging log level with the longest one, should every entry need a
+// message of its own (max_message_bytes as low as 1) and every window a round trip.
+SimTime Simulation::catch_up_allowance() const {
+  LogIndex longest = 0;
+  LogIndex shortest = UINT64_MAX;
+  for (NodeId id = 1; id <= static_cast<NodeId>(params_.node_count); ++id) {
+    const LogIndex last = cluster_.node(id).storage().last_index();
+    longest = std::max(longest, last);
+    shortest = std::min(shortest, last);
+  }
+  const SimTime round_trip = 2 * params_.liveness_faults.delay_max + 10;  // + a few Ready stages
+  return (longest - shortest) * round_trip / params_.raft.max_inflight_messages;
 }
 
 bool Simulation::liveness_progress() {

@@ -47,6 +47,9 @@ class Simulation {
   void step(bool inject_faults);
   void drive_nodes();
   void maybe_crash_or_restart();
+  // Schedules the crash of leaders elected since the last step (kill_new_leader_ppm).
+  void maybe_kill_new_leaders();
+  void crash(NodeId id);
   void maybe_partition();
   // Clients propose and read; some force elections or leadership transfers.
   void maybe_clients();
@@ -54,6 +57,8 @@ class Simulation {
   // Liveness bookkeeping for one time unit; returns true once progress is proven.
   bool liveness_progress();
   std::string liveness_report() const;
+  // Extra liveness time for replicating the gap between the logs at the heal.
+  SimTime catch_up_allowance() const;
   NodeId random_up_node();
   // A random up node that believes it is the leader (of any term), or kNoNode.
   NodeId random_leader();
@@ -68,6 +73,8 @@ class Simulation {
   SimTime now_ = 0;
   std::vector<SimTime> next_tick_;   // per node (index id - 1)
   std::vector<SimTime> restart_at_;  // per node; 0 = not scheduled
+  std::vector<SimTime> kill_at_;     // per node; 0 = not scheduled
+  std::vector<raft::Term> led_term_; // per node: the last term it was seen leading
   std::uint64_t next_payload_ = 1;
   std::uint64_t next_read_ = 1;
   std::uint64_t crashes_ = 0;

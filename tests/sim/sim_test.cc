@@ -207,7 +207,7 @@ TEST_CASE("checker: entries are applied once and in order, only when durable") {
   }
 }
 
-TEST_CASE("checker: log matching - one (index, term) with two contents") {
+TEST_CASE("checker: log matching - one index and term with two contents") {
   Checker c = booted_checker(2);
   MemoryStorage s1, s2;
   kv::raft::Ready r1, r2;
@@ -215,10 +215,25 @@ TEST_CASE("checker: log matching - one (index, term) with two contents") {
   r2.entries = {entry(1, 1, "y")};
   s1.append(r1.entries);
   s2.append(r2.entries);
+  s1.set_hard_state({1, 1, 0});
+  s2.set_hard_state({1, 1, 0});
   c.after_persist(1, r1, s1, 1);
   CHECK_FALSE(c.failed());
   c.after_persist(2, r2, s2, 1);
   CHECK(c.violation().find("log matching") != std::string::npos);
+}
+
+TEST_CASE("checker: the commit rule - a leader commits only entries of its own term") {
+  Checker c = booted_checker(3);
+  MemoryStorage s;
+  s.append({entry(1, 1, "x"), entry(2, 2, "y")});
+  s.set_hard_state({3, 1, 0});
+  c.observe(1, status_of(1, 3, Role::kLeader, 1, 0), 0);
+  c.observe(1, status_of(1, 3, Role::kLeader, 1, 2), 0);  // commits 2:2 while leading term 3
+  kv::raft::Ready r;
+  s.set_hard_state({3, 1, 2});
+  c.after_persist(1, r, s, 1);
+  CHECK(c.violation().find("commit rule") != std::string::npos);
 }
 
 TEST_CASE("checker: log matching over whole persisted logs") {
