@@ -8,7 +8,6 @@ std::string StoreOptions::validate() const {
   if (cluster_id.size() > 255) return "StoreOptions.cluster_id is longer than 255 bytes";
   if (node_id == raft::kNoNode) return "StoreOptions.node_id is 0 (kNoNode)";
   if (write_buffer_bytes < (1u << 20)) return "StoreOptions.write_buffer_bytes is below 1 MiB";
-  if (recycle_wal_files > 64) return "StoreOptions.recycle_wal_files is above 64";
   return {};
 }
 

@@ -36,11 +36,6 @@ struct StoreOptions {
   // it). Default: 64 MiB. Minimum: 1 MiB.
   std::uint64_t write_buffer_bytes = 64u << 20;
 
-  // RocksDB reuses up to this many old WAL files instead of creating new ones, so the synced
-  // log write overwrites allocated blocks rather than growing a file. Default: 0 (off), see
-  // the measurements in the storage commit log before changing it.
-  std::uint32_t recycle_wal_files = 0;
-
   // TEST ONLY: persist() writes a received snapshot's log reset and install record but does
   // not install the image, as if the process died right after the synced write. The next
   // open() must finish the install. Default: false.

@@ -9,10 +9,8 @@ Status::Status(const Status& other) : code_(other.code_), message_(other.message
   other.mark_inspected();
 }
 
-Status::Status(Status&& other) noexcept : code_(other.code_), message_(std::move(other.message_)) {
-#ifndef NDEBUG
-  inspected_ = other.inspected_;
-#endif
+Status::Status(Status&& other) noexcept
+    : code_(other.code_), message_(std::move(other.message_)), inspected_(other.inspected_) {
   other.mark_inspected();
 }
 
@@ -20,9 +18,7 @@ Status& Status::operator=(const Status& other) {
   if (this != &other) {
     code_ = other.code_;
     message_ = other.message_;
-#ifndef NDEBUG
     inspected_ = false;
-#endif
     other.mark_inspected();
   }
   return *this;
@@ -32,23 +28,20 @@ Status& Status::operator=(Status&& other) noexcept {
   if (this != &other) {
     code_ = other.code_;
     message_ = std::move(other.message_);
-#ifndef NDEBUG
     inspected_ = other.inspected_;
-#endif
     other.mark_inspected();
   }
   return *this;
 }
 
+void Status::report_uninspected() const {
 #ifndef NDEBUG
-void Status::check_inspected() const {
-  if (inspected_) return;
   std::fprintf(stderr, "FATAL: storage Status destroyed without being inspected: %s%s%s\n",
                kv::storage::to_string(code_), message_.empty() ? "" : ": ", message_.c_str());
   std::fflush(stderr);
   std::abort();
-}
 #endif
+}
 
 std::string Status::to_string() const {
   mark_inspected();

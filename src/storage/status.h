@@ -4,8 +4,8 @@
 // corrupt or foreign data directory, a malformed snapshot chunk from a peer — come back as a
 // Status. Broken invariants of our own code (a caller violating a REQUIRES) hit KV_ASSERT.
 //
-// In builds without NDEBUG a Status that is destroyed without ever being inspected (ok(),
-// code(), message(), to_string()) aborts with its message, as RocksDB does under
+// When kv_storage is built without NDEBUG, a Status destroyed without ever being inspected
+// (ok(), code(), message(), to_string()) aborts with its message, as RocksDB does under
 // ASSERT_STATUS_CHECKED. permit_unchecked() marks a deliberate discard and is greppable.
 //
 // Thread-safety: a Status is a value; distinct objects may be used from distinct threads.
@@ -34,7 +34,9 @@ class [[nodiscard]] Status {
   };
 
   Status() = default;  // OK
-  ~Status() { check_inspected(); }
+  ~Status() {
+    if (!inspected_) [[unlikely]] report_uninspected();
+  }
   Status(const Status& other);
   Status(Status&& other) noexcept;
   Status& operator=(const Status& other);
@@ -66,17 +68,14 @@ class [[nodiscard]] Status {
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {
     KV_ASSERT(code != Code::kOk);
   }
-#ifdef NDEBUG
-  void mark_inspected() const {}
-  void check_inspected() const {}
-#else
   void mark_inspected() const { inspected_ = true; }
-  void check_inspected() const;
-  mutable bool inspected_ = false;
-#endif
+  // Aborts when kv_storage was built without NDEBUG; otherwise does nothing. The layout of
+  // Status does not depend on NDEBUG, so code built either way links and agrees.
+  void report_uninspected() const;
 
   Code code_ = Code::kOk;
   std::string message_;
+  mutable bool inspected_ = false;
 };
 
 const char* to_string(Status::Code code);

@@ -21,7 +21,7 @@ constexpr const char* kDbDir = "db";
 constexpr const char* kBootstrapDir = "db.bootstrap";
 constexpr const char* kSnapshotsDir = "snapshots";
 
-rocksdb::DBOptions db_options(const StoreOptions& options) {
+rocksdb::DBOptions db_options() {
   rocksdb::DBOptions o;
   o.paranoid_checks = true;  // RocksDB refuses to open on any corruption it detects
   o.create_if_missing = false;
@@ -30,9 +30,10 @@ rocksdb::DBOptions db_options(const StoreOptions& options) {
   o.bytes_per_sync = 1u << 20;
   o.keep_log_file_num = 4;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  o.recycle_log_file_num = options.recycle_wal_files;
   // kPointInTimeRecovery (the default): after a crash the WAL is replayed up to the first
-  // torn record, so the recovered state is always a prefix of what was written.
+  // torn record, so the recovered state is always a prefix of what was written. (RocksDB 7.8
+  // then silently disables recycle_log_file_num, which would turn the synced WAL appends
+  // into cheaper overwrites; a weaker recovery mode is not worth that.)
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   return o;
 }
@@ -88,7 +89,7 @@ Result<std::unique_ptr<Db>> open_rocks(const StoreOptions& options, const std::s
   db->node_path = options.path;
   db->db_path = db_path;
   db->staging_path = options.path + "/" + kSnapshotsDir;
-  rocksdb::DBOptions dbo = db_options(options);
+  rocksdb::DBOptions dbo = db_options();
   std::vector<std::string> names;
   if (create) {
     dbo.create_if_missing = true;

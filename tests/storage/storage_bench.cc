@@ -2,7 +2,7 @@
 // (group commit), measured the way the server's storage thread drives it.
 //
 //   kv_storage_bench [--dir D] [--groups G] [--entries N] [--bytes B] [--seconds S]
-//                    [--recycle-wal K] [--apply] [--baseline]
+//                    [--apply] [--baseline]
 //
 // Each persist() carries N entries of B bytes for each of G groups plus their hard states,
 // as one synced WriteBatch. Every 10000 entries a group records a snapshot and compacts its
@@ -36,7 +36,6 @@ struct Args {
   std::uint64_t entries = 100;
   std::uint64_t bytes = 256;
   double seconds = 5;
-  std::uint32_t recycle_wal = 0;
   bool apply = false;
   bool baseline = false;
 };
@@ -56,7 +55,6 @@ bool parse(int argc, char** argv, Args* a) {
     else if (flag == "--entries") a->entries = std::strtoull(value, nullptr, 10);
     else if (flag == "--bytes") a->bytes = std::strtoull(value, nullptr, 10);
     else if (flag == "--seconds") a->seconds = std::strtod(value, nullptr);
-    else if (flag == "--recycle-wal") a->recycle_wal = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
     else return false;
   }
   return a->groups > 0 && a->entries > 0 && a->seconds > 0;
@@ -78,9 +76,9 @@ void report(const Args& a, const char* what, Timings& t) {
   auto pct = [&](double p) { return t.latencies_us[static_cast<std::size_t>(p * static_cast<double>(t.latencies_us.size() - 1))]; };
   const double ops = static_cast<double>(t.latencies_us.size());
   const double entries = ops * static_cast<double>(a.groups * a.entries);
-  std::printf("%s dir=%s groups=%llu entries/group=%llu bytes=%llu recycle_wal=%u apply=%d seconds=%.1f\n", what,
+  std::printf("%s dir=%s groups=%llu entries/group=%llu bytes=%llu apply=%d seconds=%.1f\n", what,
               a.dir.c_str(), static_cast<unsigned long long>(a.groups), static_cast<unsigned long long>(a.entries),
-              static_cast<unsigned long long>(a.bytes), a.recycle_wal, a.apply ? 1 : 0, t.elapsed_s);
+              static_cast<unsigned long long>(a.bytes), a.apply ? 1 : 0, t.elapsed_s);
   std::printf("  syncs/s=%.0f entries/s=%.0f MB/s=%.1f latency_us p50=%.0f p90=%.0f p99=%.0f max=%.0f\n",
               ops / t.elapsed_s, entries / t.elapsed_s, entries * static_cast<double>(a.bytes) / t.elapsed_s / 1e6,
               pct(0.5), pct(0.9), pct(0.99), t.latencies_us.back());
@@ -126,7 +124,6 @@ int run(const Args& a) {
   o.path = tmpl;
   o.cluster_id = "bench";
   o.node_id = 1;
-  o.recycle_wal_files = a.recycle_wal;
   auto opened = kv::storage::NodeStore::open(o);
   check(opened.status(), "open");
   kv::storage::NodeStore& store = *opened.value();
@@ -180,9 +177,8 @@ int run(const Args& a) {
 int main(int argc, char** argv) {
   Args a;
   if (!parse(argc, argv, &a)) {
-    std::fprintf(stderr,
-                 "usage: kv_storage_bench [--dir D] [--groups G] [--entries N] [--bytes B] [--seconds S] "
-                 "[--recycle-wal K] [--apply] [--baseline]\n");
+    std::fprintf(stderr, "usage: kv_storage_bench [--dir D] [--groups G] [--entries N] [--bytes B] [--seconds S] "
+                         "[--apply] [--baseline]\n");
     return 2;
   }
   return a.baseline ? run_baseline(a) : run(a);
