@@ -1,0 +1,130 @@
+// Multi-process tests of real kvd nodes on 127.0.0.1: crashes, restarts, snapshots.
+// Every process is started and stopped by PID (ProcessCluster); every loop is bounded.
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "cluster_fixture.h"
+
+namespace kv::test {
+namespace {
+
+std::string key_of(int writer, int i) { return "w/" + std::to_string(writer) + "/" + std::to_string(i); }
+
+// Waits until every node has applied at least what `reference` has.
+void wait_caught_up(client::BlockingClient& client, const ProcessCluster& cluster) {
+  const bool caught_up = eventually(std::chrono::seconds(30), [&] {
+    std::uint64_t most = 0;
+    std::uint64_t least = ~0ULL;
+    for (int i = 1; i <= cluster.size(); ++i) {
+      const std::uint64_t a = applied_on(client, cluster, i);
+      most = std::max(most, a);
+      least = std::min(least, a);
+    }
+    return least == most && most > 0;
+  });
+  REQUIRE(caught_up);
+}
+
+TEST_CASE("10,000 writes survive kill -9 of the leader mid-stream, each applied exactly once", "[cluster][slow]") {
+  ProcessCluster cluster({.nodes = 3});
+  cluster.start_all();
+  client::BlockingClient client(client_options(cluster.client_endpoints()));
+  const int leader = wait_for_leader(client, cluster);
+
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 1250;  // 10,000 in all
+  std::atomic<int> acked{0};
+  std::mutex mu;
+  std::map<std::string, std::string> acknowledged;
+  std::vector<std::string> indeterminate;
+  std::vector<std::string> failures;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        const std::string key = key_of(w, i);
+        const std::string value = "v" + std::to_string(i);
+        // Create-if-absent: applied twice, the second application would report failure.
+        auto result = client.cas(key, client::expect_absent(), client::then_put(value));
+        std::lock_guard lock(mu);
+        if (result.ok()) {
+          if (!result->succeeded) failures.push_back(key + ": CAS reported the key already present");
+          acknowledged[key] = value;
+          ++acked;
+        } else if (result.error().kind == client::ErrorKind::kIndeterminate) {
+          indeterminate.push_back(key);
+        } else {
+          failures.push_back(key + ": " + result.error().message);
+        }
+      }
+    });
+  }
+  REQUIRE(eventually(std::chrono::seconds(60), [&] { return acked >= 3000; }));
+  cluster.kill(leader);
+  REQUIRE(eventually(std::chrono::seconds(60), [&] { return acked >= 6000; }));
+  cluster.start(leader);
+  for (std::thread& t : writers) t.join();
+
+  INFO("first failures: " << (failures.empty() ? "" : failures.front()));
+  REQUIRE(failures.empty());
+  REQUIRE(acknowledged.size() + indeterminate.size() == kWriters * kPerWriter);
+  wait_caught_up(client, cluster);
+  for (int id = 1; id <= cluster.size(); ++id) {
+    const auto stored = read_all_on(cluster, id, "w/");
+    INFO("node " << id);
+    for (const auto& [key, value] : acknowledged) {
+      auto it = stored.find(key);
+      REQUIRE(it != stored.end());
+      REQUIRE(it->second == value);
+    }
+    for (const auto& [key, value] : stored) {
+      const bool known = acknowledged.contains(key) ||
+                         std::find(indeterminate.begin(), indeterminate.end(), key) != indeterminate.end();
+      REQUIRE(known);
+    }
+  }
+}
+
+TEST_CASE("a follower behind the compacted log catches up through a snapshot", "[cluster][slow]") {
+  ProcessCluster cluster({.nodes = 3, .extra_args = {"--snapshot-interval", "300", "--log-keep", "50"}});
+  cluster.start_all();
+  client::BlockingClient client(client_options(cluster.client_endpoints()));
+  const int leader = wait_for_leader(client, cluster);
+  const int lagging = leader == 3 ? 2 : 3;
+  cluster.kill(lagging);
+  constexpr int kKeys = 2000;
+  for (int i = 0; i < kKeys; ++i) REQUIRE(client.put("s/" + std::to_string(i), std::to_string(i)).ok());
+  cluster.start(lagging);
+  wait_caught_up(client, cluster);
+  const auto stored = read_all_on(cluster, lagging, "s/");
+  REQUIRE(stored.size() == kKeys);
+  for (int i = 0; i < kKeys; ++i) REQUIRE(stored.at("s/" + std::to_string(i)) == std::to_string(i));
+  // The leader compacted past the follower, so it can only have caught up from a snapshot.
+  const std::string leader_log = cluster.log_tail(leader, 1u << 20);
+  INFO(leader_log.substr(leader_log.size() > 3000 ? leader_log.size() - 3000 : 0));
+  REQUIRE(leader_log.find("snapshot streamed") != std::string::npos);
+}
+
+TEST_CASE("a restart of the whole cluster keeps all data", "[cluster][slow]") {
+  ProcessCluster cluster({.nodes = 3});
+  cluster.start_all();
+  {
+    client::BlockingClient client(client_options(cluster.client_endpoints()));
+    wait_for_leader(client, cluster);
+    for (int i = 0; i < 500; ++i) REQUIRE(client.put("r/" + std::to_string(i), std::to_string(i * i)).ok());
+  }
+  for (int id = 1; id <= cluster.size(); ++id) REQUIRE(cluster.terminate(id) == 0);  // SIGTERM: a clean exit
+  cluster.start_all();
+  client::BlockingClient client(client_options(cluster.client_endpoints()));
+  for (int i = 0; i < 500; ++i) {
+    auto got = client.get("r/" + std::to_string(i));
+    REQUIRE(got.ok());
+    REQUIRE(got->found);
+    REQUIRE(got->value == std::to_string(i * i));
+  }
+}
+
+}  // namespace
+}  // namespace kv::test
