@@ -99,7 +99,7 @@ EncodedFrame::EncodedFrame(FrameKind kind, std::size_t payload_words)
   KV_ASSERT(payload_words <= std::numeric_limits<std::uint32_t>::max() / kWordBytes);
   const HeaderBytes header =
       encode_frame_header({static_cast<std::uint32_t>(payload_words * kWordBytes), kind});
-  std::memcpy(words_.data(), header.data(), header.size());
+  std::memcpy(words_.span().data(), header.data(), header.size());
 }
 
 namespace detail {

@@ -15,8 +15,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <vector>
 
 #include "net/result.h"
 
@@ -64,6 +64,25 @@ HeaderBytes encode_frame_header(const FrameHeader& header);
 // Result: the header, or why the connection must be closed.
 Result<FrameHeader> parse_frame_header(const HeaderBytes& bytes, std::uint32_t max_payload_bytes);
 
+// Word-aligned storage left uninitialised: every byte is written (by a codec or a socket
+// read) right after allocation, so zeroing a 64 MiB frame first would be wasted work.
+class WordBuffer {
+ public:
+  WordBuffer() = default;
+  explicit WordBuffer(std::size_t words)
+      : words_(std::make_unique_for_overwrite<std::uint64_t[]>(words)), size_(words) {}
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::span<std::uint64_t> span() { return {words_.get(), size_}; }
+  std::span<const std::uint64_t> span() const { return {words_.get(), size_}; }
+  operator std::span<const std::uint64_t>() const { return span(); }  // NOLINT: implicit on purpose
+
+ private:
+  std::unique_ptr<std::uint64_t[]> words_;
+  std::size_t size_ = 0;
+};
+
 // A complete outgoing frame (header + payload) in one word-aligned buffer, so it goes out
 // in one write. Built by the codecs (raft_codec.h, client_codec.h).
 class EncodedFrame {
@@ -76,23 +95,23 @@ class EncodedFrame {
   FrameKind kind() const { return kind_; }
   bool empty() const { return words_.empty(); }
   // Header and payload: what goes on the wire.
-  std::span<const std::byte> bytes() const { return std::as_bytes(std::span(words_)); }
+  std::span<const std::byte> bytes() const { return std::as_bytes(words_.span()); }
   std::size_t size_bytes() const { return words_.size() * kWordBytes; }
   // The payload alone (for the codec that fills it, and for decoding in tests).
-  std::span<std::uint64_t> payload() { return std::span(words_).subspan(words_.empty() ? 0 : 1); }
+  std::span<std::uint64_t> payload() { return words_.span().subspan(words_.empty() ? 0 : 1); }
   std::span<const std::uint64_t> payload() const {
-    return std::span(words_).subspan(words_.empty() ? 0 : 1);
+    return words_.span().subspan(words_.empty() ? 0 : 1);
   }
 
  private:
   FrameKind kind_ = FrameKind::kInvalid;
-  std::vector<std::uint64_t> words_;  // words_[0] is the header
+  WordBuffer words_;  // words_[0] is the header
 };
 
 // A received frame: the validated header's kind and the word-aligned payload.
 struct ReceivedFrame {
   FrameKind kind = FrameKind::kInvalid;
-  std::vector<std::uint64_t> payload;
+  WordBuffer payload;
 };
 
 }  // namespace kv::net

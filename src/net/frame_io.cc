@@ -116,8 +116,9 @@ asio::awaitable<ReadOutcome> read_frame(Socket& socket, std::uint32_t max_payloa
     co_return out;
   }
   out.frame.kind = parsed.value().kind;
-  out.frame.payload.resize(parsed.value().payload_bytes / kWordBytes);
-  co_await asio::async_read(socket, asio::buffer(out.frame.payload),
+  out.frame.payload = WordBuffer(parsed.value().payload_bytes / kWordBytes);
+  const std::span<std::uint64_t> payload = out.frame.payload.span();
+  co_await asio::async_read(socket, asio::buffer(payload.data(), payload.size_bytes()),
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     out.error = "truncated " + std::string(to_string(out.frame.kind)) + " frame (" +
