@@ -12,6 +12,7 @@
 //
 // Thread-safety: all methods are thread-safe. ApplyBatch objects are not: one per thread.
 // Applies of one group must come from one thread at a time, in log order.
+// Lifetime: ApplyBatch and ReadView objects must be destroyed before their NodeStore.
 #pragma once
 
 #include <cstddef>

@@ -246,7 +246,9 @@ Status NodeStore::compact(GroupId group, raft::LogIndex index) {
   must(batch.DeleteRange(impl_->db->raft_log, format::log_key(group, bounds.dummy_index + 1),
                          format::log_key(group, index + 1)));
   GroupLogAccess::before_compact(*log, index);
-  return detail::from_rocks(impl_->db->db->Write(rocksdb::WriteOptions(), &batch), "compact raft log");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // rare (once per snapshot interval), so make the new first index durable
+  return detail::from_rocks(impl_->db->db->Write(wo, &batch), "compact raft log");
 }
 
 DataStore& NodeStore::data() { return *impl_->data; }

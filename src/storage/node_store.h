@@ -109,9 +109,10 @@ class NodeStore {
   Status create_snapshot(GroupId group, raft::LogIndex index, const raft::ConfState& conf, std::string data);
 
   // Deletes the log entries up to and including `index` (a RocksDB DeleteRange) and makes
-  // first_index() = index + 1. Not synced: the compaction is ordered after every earlier write
-  // in RocksDB's WAL, so it never survives a crash that the state it relies on does not.
-  // An index at or below first_index() - 1 changes nothing.
+  // first_index() = index + 1, durably (synced; this also makes every earlier write durable,
+  // e.g. the create_snapshot() before it and the applies the compaction relies on, since
+  // RocksDB's one WAL keeps writes in order). An index at or below first_index() - 1
+  // changes nothing.
   // REQUIRES: index <= snapshot().meta.index.
   Status compact(GroupId group, raft::LogIndex index);
 

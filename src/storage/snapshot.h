@@ -16,6 +16,8 @@
 //
 // Thread-safety: a SnapshotSource or SnapshotSink is used by one thread at a time; several
 // may run concurrently with each other and with all other store operations.
+// Lifetime: SnapshotSource and SnapshotSink must be destroyed before their NodeStore; a
+// StagedSnapshot only names files and may outlive it (its destructor removes them).
 #pragma once
 
 #include <cstdint>
