@@ -46,14 +46,18 @@ void StorageWorker::run() {
 void StorageWorker::process(std::vector<Job>& jobs) {
   // 1. One synced write for every shard's snapshot, entries and hard state.
   std::vector<storage::GroupWrite> writes;
+  bool must_sync = false;
   for (Job& job : jobs) {
     const raft::Ready& rd = job.ready;
     if (!rd.snapshot && rd.entries.empty() && !rd.hard_state) continue;
+    must_sync = must_sync || rd.must_sync;
     writes.push_back(storage::GroupWrite{job.group, rd.snapshot ? &*rd.snapshot : nullptr,
                                          job.image ? &*job.image : nullptr, rd.entries, rd.hard_state});
   }
   if (!writes.empty()) {
-    const storage::Status status = store_.persist(writes);
+    // A Ready that only moves the commit index needs no fsync (raw_node.h): a lost commit
+    // index is learned again from the leader. Entries, votes and terms are always synced.
+    const storage::Status status = store_.persist(writes, must_sync);
     // Nothing safe can follow a failed log write: a restart recovers from what is durable.
     KV_ASSERT_MSG(status.ok(), ("persisting the Raft log failed: " + status.to_string()).c_str());
   }
