@@ -50,14 +50,30 @@ void Cluster::after_event(SimNode& n) {
 void Cluster::send(const Message& m) {
   checker_.on_send(m);
   if (trace_.on()) trace_.line("send " + describe(m));
-  network_.send(now_, m);
+  if (!network_.send(now_, m) && m.type == raft::MessageType::kSnapshot) {
+    failed_snapshots_.emplace_back(m.from, m.to);
+  }
+}
+
+void Cluster::report_failed_snapshots() {
+  auto failed = std::move(failed_snapshots_);
+  failed_snapshots_.clear();
+  for (const auto& [from, to] : failed) {
+    SimNode& sender = node(from);
+    if (!sender.up()) continue;
+    if (trace_.on()) trace_.line(node_name(from) + " report_snapshot to " + node_name(to) + " failed");
+    sender.raw().report_snapshot(to, false);
+    after_event(sender);
+  }
 }
 
 void Cluster::deliver_due() {
+  report_failed_snapshots();
   while (auto m = network_.pop_due(now_)) {
     SimNode& to = node(m->to);
     if (!to.up()) {
       if (trace_.on()) trace_.line("lost (node down) " + describe(*m));
+      if (m->type == raft::MessageType::kSnapshot) failed_snapshots_.emplace_back(m->from, m->to);
       continue;
     }
     if (trace_.on()) trace_.line("recv " + describe(*m));

@@ -12,6 +12,11 @@
 //   advance  advance(ready)
 // Ticks, deliveries and client calls run between stages, and a crash may fall between any
 // two of them (between persist and send included).
+//
+// Snapshot status: a snapshot message the network drops, or that arrives at a down node, is
+// reported to its sender as failed (RawNode::report_snapshot) at the next step, as a stream
+// transport would notice a broken transfer. A snapshot lost in other ways (the receiver
+// restarts before answering) is left to the core's own timeout.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +72,7 @@ class Cluster {
  private:
   void after_event(SimNode& n);
   void send(const raft::Message& m);
+  void report_failed_snapshots();
   void stage_pull(SimNode& n);
   void stage_persist(SimNode& n);
   void stage_send(SimNode& n);
@@ -85,6 +91,7 @@ class Cluster {
   std::uint64_t steps_ = 0;
   std::uint64_t reads_served_ = 0;
   std::unordered_set<std::string> served_contexts_;
+  std::vector<std::pair<NodeId, NodeId>> failed_snapshots_;  // (sender, receiver)
 };
 
 }  // namespace kv::sim

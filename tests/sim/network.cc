@@ -168,14 +168,14 @@ SimTime Network::draw_delay(NodeId from, NodeId to) {
   return rng_.between(faults_.delay_min, faults_.delay_max) + clog_[link];
 }
 
-void Network::send(SimTime now, Message message) {
+bool Network::send(SimTime now, Message message) {
   KV_ASSERT(message.from != message.to);
   KV_ASSERT(message.to >= 1 && message.to <= static_cast<NodeId>(node_count_));
   ++sent_;
   if (!links_.up(message.from, message.to) || rng_.chance(faults_.drop_ppm)) {
     ++dropped_;
     if (trace_.on()) trace_.line("net drop " + describe(message));
-    return;
+    return false;
   }
   if (rng_.chance(faults_.duplicate_ppm)) {
     if (trace_.on()) trace_.line("net duplicate " + describe(message));
@@ -183,6 +183,7 @@ void Network::send(SimTime now, Message message) {
   }
   const SimTime at = now + draw_delay(message.from, message.to);
   enqueue(at, std::move(message));
+  return true;
 }
 
 void Network::enqueue(SimTime at, Message message) {

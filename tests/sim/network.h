@@ -87,8 +87,9 @@ class Network {
   void set_clog(NodeId from, NodeId to, SimTime extra_delay);
   void clear_clogs();
 
-  // Hands a message to the network at time `now`.
-  void send(SimTime now, Message message);
+  // Hands a message to the network at time `now`. Returns false when it was dropped at once
+  // (a cut link or random loss), which a stream transport would notice.
+  bool send(SimTime now, Message message);
   // Maybe re-injects a random recently delivered message (see NetworkFaults::replay_ppm).
   void maybe_replay(SimTime now);
   // The next message due at or before `now`, if any, removed from the network.
