@@ -54,7 +54,9 @@ class MemoTable {
       }
       if (s.hash != hash || s.state != state) continue;
       const Entry& e = entries_[s.entry_plus1 - 1];
-      if (e.lo == lo && e.nwords == nwords && std::memcmp(e.words, words, nwords * sizeof(std::uint64_t)) == 0) {
+      // (memcmp must not see the null words of an empty window, even for 0 bytes.)
+      if (e.lo == lo && e.nwords == nwords &&
+          (nwords == 0 || std::memcmp(e.words, words, nwords * sizeof(std::uint64_t)) == 0)) {
         return Insert::present;
       }
     }
