@@ -120,9 +120,16 @@ struct Totals {
   std::string first_reason;
   std::uint64_t first_safety_failure = 0;
   std::string first_safety_reason;
+  // The passing seed whose liveness phase used the largest share of its budget.
+  std::uint64_t liveness_percent = 0;
+  std::uint64_t liveness_seed = 0;
 
   void add(const SimResult& r) {
     steps += r.steps;
+    if (r.ok && r.liveness_budget > 0 && 100 * r.liveness_time / r.liveness_budget >= liveness_percent) {
+      liveness_percent = 100 * r.liveness_time / r.liveness_budget;
+      liveness_seed = r.seed;
+    }
     (r.node_count == 3 ? three : five) += 1;
     if (r.ok) {
       ++passed;
@@ -143,7 +150,7 @@ struct Totals {
 };
 
 // Child side of --fork: runs one seed; its stderr goes to the parent through a pipe, and
-// its last line there is "@@result <nodes> <steps> <ok>" (a line the parent never sees
+// its last line there is "@@result <nodes> <steps> <ok> <liveness_failure>" (never seen
 // when an assertion aborts the child first).
 [[noreturn]] void run_child(std::uint64_t seed, bool trace, int pipe_fd) {
   dup2(pipe_fd, STDERR_FILENO);
@@ -237,7 +244,8 @@ int run(const Options& o) {
     return 1;
   }
   std::cout << "sim: " << ran << " seeds passed (3-node: " << totals.three << ", 5-node: " << totals.five
-            << "), " << totals.steps << " steps\n";
+            << "), " << totals.steps << " steps; slowest recovery after the heal used "
+            << totals.liveness_percent << "% of its liveness budget (seed " << totals.liveness_seed << ")\n";
   return 0;
 }
 

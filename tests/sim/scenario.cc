@@ -38,10 +38,11 @@ SimResult Simulation::run() {
   std::string liveness_violation;
   while (now_ < params_.safety_time && !cluster_.checker().failed()) step(true);
   SimTime liveness_start = 0;
+  SimTime budget = 0;
   if (!cluster_.checker().failed()) {
     heal();
     liveness_start = now_;
-    const SimTime budget = params_.liveness_budget + catch_up_allowance();
+    budget = params_.liveness_budget + catch_up_allowance();
     const SimTime deadline = now_ + budget;
     while (!cluster_.checker().failed() && !liveness_progress()) {
       if (now_ >= deadline) {
@@ -63,6 +64,7 @@ SimResult Simulation::run() {
   result.steps = cluster_.steps();
   result.end_time = now_;
   result.liveness_time = liveness_start == 0 ? 0 : now_ - liveness_start;
+  result.liveness_budget = budget;
   result.leaders = cluster_.checker().leaders_elected();
   result.commit = cluster_.checker().max_commit_seen();
   result.reads = cluster_.reads_served();

@@ -29,6 +29,7 @@ struct SimResult {
   std::uint64_t steps = 0;     // events executed
   SimTime end_time = 0;
   SimTime liveness_time = 0;   // how long the liveness phase took to make progress
+  SimTime liveness_budget = 0; // how long it was allowed to take
   std::uint64_t leaders = 0;   // terms that had a leader
   std::uint64_t commit = 0;    // highest commit index seen
   std::uint64_t reads = 0;     // reads served
