@@ -403,7 +403,10 @@ std::optional<CheckResult> check_append(const History& h, const Budget& budget, 
   const DepGraph g = b.build_graph();
   append_detail::find_cycle_anomalies(b.model(), g, budget, out);
   std::int64_t ok = 0, info = 0;
-  for (const Op& op : h.ops) (op.ok() ? ok : info) += op.failed() ? 0 : 1;
+  for (const Op& op : h.ops) {
+    ok += op.ok() ? 1 : 0;
+    info += op.indeterminate() ? 1 : 0;
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.stats.set("txns", static_cast<std::int64_t>(h.ops.size()));
   out.stats.set("txns_ok", ok);

@@ -21,6 +21,8 @@
 //   duplicate-elements  an element appears twice in one read
 //   garbage-read        a read saw an element that no txn appended
 //   internal            a read disagreed with its own txn's earlier reads/appends of the key
+// Also, an append by a committed txn that no read saw came after every version read, so
+// the last-read version's writer ww-precedes it and every reader of the key rw-precedes it.
 // Indeterminate (info) txns count as committed when some read saw one of their appends;
 // failed txns never happened. Reads of info txns are unknown and ignored.
 #pragma once

@@ -120,8 +120,7 @@ class Sim {
 // ---------------------------------------------------------------------------------------
 // Register
 
-void apply_register(std::vector<SimOp>& ops, Sim& sim) {
-  (void)sim;
+void apply_register(std::vector<SimOp>& ops) {
   std::map<std::int64_t, Json> state;  // key -> value; absent = null
   for (std::size_t i : Sim::effect_order(ops)) {
     SimOp& op = ops[i];
@@ -299,7 +298,7 @@ std::string generate_register_history(const GenOptions& o) {
     }
   };
   std::vector<SimOp> ops = sim.schedule(o.processes * o.keys, o.ops, make);
-  apply_register(ops, sim);
+  apply_register(ops);
   std::vector<bool> touched(ops.size(), false);
   for (std::size_t i = 0; i < o.stale_reads; ++i) inject_stale_register_read(ops, sim, touched);
   return Sim::emit(ops);

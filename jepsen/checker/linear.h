@@ -4,8 +4,9 @@
 // key is checked alone, keys in parallel on Budget::threads workers, each under its own time
 // and memory budget (wgl.h). Per key: `fail` ops never happened and are dropped; `info`
 // reads are dropped (their result is unknown and a read changes nothing); `info` writes and
-// CASes may take effect at any time after their invocation, or never. Every register
-// starts empty (JSON null).
+// CASes may take effect at any time after their invocation, or never, and those whose
+// written value nothing observes are pruned before the search (sound; see linear.cc).
+// Every register starts empty (JSON null).
 //
 // Op encoding (README "register"): read: result = value read (null: empty); write: value =
 // value written; cas: value = [expected, new], ok = swapped, fail = not swapped.

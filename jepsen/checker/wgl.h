@@ -11,7 +11,9 @@
 // linearized by then and the indeterminate ones left over "never happened".
 //
 // Cost: exponential in the number of concurrently pending ops in the worst case (the
-// problem is NP-complete); memo entries cost ceil(n/64)*8 bytes each. Hence the Budget.
+// problem is NP-complete). A memo entry stores the window of the linearized-ops bitset
+// from the lowest unlinearized op to the highest linearized one, so with ops ordered by
+// invocation it costs O(concurrency + unplaced info ops), not O(n). Hence the Budget.
 // Pure function; thread-safe (no shared state), so keys can be checked in parallel.
 #pragma once
 
@@ -61,7 +63,8 @@ inline constexpr std::size_t kPendingShownMax = 12;
 inline constexpr std::size_t kStatesShownMax = 16;
 
 // Decides whether `ops` (one register, initial value 0) are linearizable.
-// REQUIRES: every op has invoke_t <= complete_t; ops.size() < 2^31.
+// REQUIRES: every op has invoke_t <= complete_t; ops.size() < 2^30. Any order is correct;
+// ordered by invoke_t (as History gives them) keeps memo entries small.
 // Gives up with time_exceeded / memory_exceeded when budget.time or budget.memory_bytes
 // (memo table) is exceeded; `budget.threads` is ignored here.
 WglResult check_register(const std::vector<RegOp>& ops, const Budget& budget);
