@@ -145,12 +145,13 @@ Awaitable ClientServer::Impl::write_loop(std::shared_ptr<Impl> /*self*/, Connect
 }
 
 Awaitable ClientServer::Impl::read_loop(std::shared_ptr<Impl> /*self*/, ConnectionPtr conn) {
+  detail::FrameReader reader;
   while (!conn->closed) {
     if (conn->inflight >= options.max_inflight_requests) {
       co_await conn->read_gate.wait();  // on_response() or close_connection() wakes us
       continue;
     }
-    detail::ReadOutcome in = co_await detail::read_frame(*conn->socket, options.max_frame_payload_bytes);
+    detail::ReadOutcome in = co_await reader.read(*conn->socket, options.max_frame_payload_bytes);
     if (conn->closed) break;
     if (!in.ok()) {
       close_connection(conn, in.clean_close ? "" : in.error);
@@ -354,8 +355,9 @@ struct ClientConnection::Impl : std::enable_shared_from_this<ClientConnection::I
 };
 
 Awaitable ClientConnection::Impl::read_loop(std::shared_ptr<Impl> /*self*/) {
+  detail::FrameReader reader;
   while (!closed) {
-    detail::ReadOutcome in = co_await detail::read_frame(*socket, options.max_frame_payload_bytes);
+    detail::ReadOutcome in = co_await reader.read(*socket, options.max_frame_payload_bytes);
     if (closed) break;
     if (!in.ok()) {
       fail_all(in.clean_close ? "the server closed the connection" : in.error);

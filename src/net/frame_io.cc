@@ -8,6 +8,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace kv::net::detail {
@@ -119,6 +120,61 @@ asio::awaitable<ReadOutcome> read_frame(Socket& socket, std::uint32_t max_payloa
   out.frame.payload = WordBuffer(parsed.value().payload_bytes / kWordBytes);
   const std::span<std::uint64_t> payload = out.frame.payload.span();
   co_await asio::async_read(socket, asio::buffer(payload.data(), payload.size_bytes()),
+                            asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    out.error = "truncated " + std::string(to_string(out.frame.kind)) + " frame (" +
+                ec.message() + ")";
+  }
+  co_return out;
+}
+
+FrameReader::FrameReader(std::size_t buffer_bytes) : buffer_(buffer_bytes) {
+  KV_ASSERT(buffer_bytes >= kFrameHeaderBytes);
+}
+
+asio::awaitable<std::string> FrameReader::fill(Socket& socket) {
+  if (begin_ > 0) {  // compact: unconsumed bytes to the front
+    std::memmove(buffer_.data(), buffer_.data() + begin_, buffered());
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  std::error_code ec;
+  const std::size_t got = co_await socket.async_read_some(
+      asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+      asio::redirect_error(asio::use_awaitable, ec));
+  end_ += got;
+  if (ec) co_return ec == asio::error::eof ? "end of file" : ec.message();
+  co_return "";
+}
+
+asio::awaitable<ReadOutcome> FrameReader::read(Socket& socket, std::uint32_t max_payload_bytes) {
+  ReadOutcome out;
+  while (buffered() < kFrameHeaderBytes) {
+    std::string error = co_await fill(socket);
+    if (error.empty()) continue;
+    out.clean_close = buffered() == 0 && error == "end of file";
+    out.error = out.clean_close ? "connection closed by the remote end"
+                : buffered() > 0 ? "truncated frame header (" + error + ")"
+                                 : error;
+    co_return out;
+  }
+  HeaderBytes header{};
+  std::memcpy(header.data(), buffer_.data() + begin_, header.size());
+  Result<FrameHeader> parsed = parse_frame_header(header, max_payload_bytes);
+  if (!parsed.ok()) {
+    out.error = parsed.error();
+    co_return out;
+  }
+  begin_ += kFrameHeaderBytes;
+  out.frame.kind = parsed.value().kind;
+  out.frame.payload = WordBuffer(parsed.value().payload_bytes / kWordBytes);
+  const std::span<std::byte> payload = std::as_writable_bytes(out.frame.payload.span());
+  const std::size_t have = std::min(buffered(), payload.size());
+  std::memcpy(payload.data(), buffer_.data() + begin_, have);
+  begin_ += have;
+  if (have == payload.size()) co_return out;
+  std::error_code ec;  // the buffer is empty now: read the rest straight into the payload
+  co_await asio::async_read(socket, asio::buffer(payload.data() + have, payload.size() - have),
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     out.error = "truncated " + std::string(to_string(out.frame.kind)) + " frame (" +

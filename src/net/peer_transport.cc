@@ -154,7 +154,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
   // ---- incoming side (io thread)
   Awaitable accept_loop(std::shared_ptr<Impl> self);
   Awaitable serve_inbound(std::shared_ptr<Impl> self, SocketPtr socket);
-  asio::awaitable<std::string> accept_handshake(const SocketPtr& socket, raft::NodeId& from);
+  asio::awaitable<std::string> accept_handshake(const SocketPtr& socket, detail::FrameReader& reader,
+                                                raft::NodeId& from);
   std::string deliver(raft::NodeId from, const ReceivedFrame& frame);
 
   void stop_on_io_thread();
@@ -454,11 +455,12 @@ Awaitable PeerTransport::Impl::accept_loop(std::shared_ptr<Impl> /*self*/) {
 }
 
 asio::awaitable<std::string> PeerTransport::Impl::accept_handshake(const SocketPtr& socket,
+                                                                   detail::FrameReader& reader,
                                                                    raft::NodeId& from) {
   detail::ReadOutcome first;
   {
     Deadline deadline(socket, options.handshake_timeout);
-    first = co_await detail::read_frame(*socket, options.max_frame_payload_bytes);
+    first = co_await reader.read(*socket, options.max_frame_payload_bytes);
     if (deadline.expired()) co_return "no Hello within the handshake timeout";
   }
   if (!first.ok()) co_return first.error;
@@ -488,10 +490,11 @@ Awaitable PeerTransport::Impl::serve_inbound(std::shared_ptr<Impl> /*self*/, Soc
   const std::string remote = detail::remote_address(*socket);
   inbound.insert(socket);
   raft::NodeId from = raft::kNoNode;
-  std::string error = co_await accept_handshake(socket, from);
+  detail::FrameReader reader(256 * 1024);
+  std::string error = co_await accept_handshake(socket, reader, from);
   if (error.empty()) counters.inbound_accepted.fetch_add(1, std::memory_order_relaxed);
   while (error.empty() && !stopped.load()) {
-    detail::ReadOutcome in = co_await detail::read_frame(*socket, options.max_frame_payload_bytes);
+    detail::ReadOutcome in = co_await reader.read(*socket, options.max_frame_payload_bytes);
     if (!in.ok()) {
       if (!in.clean_close && !stopped.load()) {
         log_line("peer %llu (%s): closing: %s", static_cast<unsigned long long>(from),

@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/frame.h"
 #include "net/result.h"
@@ -80,9 +81,30 @@ struct ReadOutcome {
   bool clean_close = false;  // the peer closed between frames (not an error worth logging)
 };
 
-// Reads one frame: header, validation against max_payload_bytes, then the payload into
-// word-aligned memory. Never throws; failures are in the outcome.
+// Reads one frame without buffering ahead (for a connection's handshake replies, where
+// nothing else is expected): header, validation against max_payload_bytes, then the payload
+// into word-aligned memory. Never throws; failures are in the outcome.
 asio::awaitable<ReadOutcome> read_frame(Socket& socket, std::uint32_t max_payload_bytes);
+
+// Reads frames through a receive buffer, so that a stream of small pipelined frames costs one
+// recv per buffer-full rather than two per frame. Frames larger than what is buffered are
+// completed with a direct read into their own payload. One reader per connection, used for
+// every read on it (a second reader would miss what this one buffered).
+class FrameReader {
+ public:
+  explicit FrameReader(std::size_t buffer_bytes = 32 * 1024);
+  // As read_frame().
+  asio::awaitable<ReadOutcome> read(Socket& socket, std::uint32_t max_payload_bytes);
+
+ private:
+  // Appends what the socket has (at least one byte) after compacting. "" or the error.
+  asio::awaitable<std::string> fill(Socket& socket);
+  std::size_t buffered() const { return end_ - begin_; }
+
+  std::vector<std::byte> buffer_;
+  std::size_t begin_ = 0;  // first unconsumed byte
+  std::size_t end_ = 0;    // one past the last received byte
+};
 
 // Writes one frame (or several, gathered) with a stall deadline. Returns "" or the error.
 asio::awaitable<std::string> write_frames(const SocketPtr& socket, std::deque<EncodedFrame>& frames,
