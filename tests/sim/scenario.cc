@@ -71,7 +71,14 @@ SimResult Simulation::run() {
   result.crashes = crashes_;
   result.partitions = partitions_;
   result.messages = cluster_.network().sent();
-  if (trace_.on()) trace_.line(result.ok ? "result: ok" : "result: VIOLATION " + result.violation);
+  if (trace_.on()) {
+    trace_.line("stats: " + std::to_string(result.steps) + " steps, " + std::to_string(result.leaders) +
+                " terms with a leader, commit " + std::to_string(result.commit) + ", " +
+                std::to_string(result.reads) + " reads served, " + std::to_string(result.crashes) +
+                " crashes, " + std::to_string(result.partitions) + " partition changes, " +
+                std::to_string(result.messages) + " messages");
+    trace_.line(result.ok ? "result: ok" : "result: VIOLATION " + result.violation);
+  }
   return result;
 }
 
