@@ -304,9 +304,17 @@ std::uint16_t ClientServer::port() const { return impl_->port.load(); }
 ClientServerStats ClientServer::stats() const {
   const ServerCounters& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
-  return ClientServerStats{get(c.accepted),  get(c.open),           get(c.refused),
-                           get(c.dropped),   get(c.requests),       get(c.bad_requests),
-                           get(c.responses), get(c.bytes_received), get(c.bytes_sent)};
+  ClientServerStats s;
+  s.connections_accepted = get(c.accepted);
+  s.connections_open = get(c.open);
+  s.connections_refused = get(c.refused);
+  s.connections_dropped = get(c.dropped);
+  s.requests = get(c.requests);
+  s.bad_requests = get(c.bad_requests);
+  s.responses = get(c.responses);
+  s.bytes_received = get(c.bytes_received);
+  s.bytes_sent = get(c.bytes_sent);
+  return s;
 }
 
 // =============================================================================================

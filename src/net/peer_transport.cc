@@ -91,7 +91,7 @@ struct Counters {
   std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, messages_sent{0};
   std::atomic<std::uint64_t> frames_received{0}, bytes_received{0}, messages_received{0};
   std::atomic<std::uint64_t> dropped_queue_full{0}, dropped_unreachable{0};
-  std::atomic<std::uint64_t> dropped_unknown_peer{0}, dropped_too_large{0};
+  std::atomic<std::uint64_t> dropped_unknown_peer{0}, dropped_too_large{0}, chunks_dropped{0};
   std::atomic<std::uint64_t> connects{0}, reconnects{0}, connect_failures{0};
   std::atomic<std::uint64_t> inbound_accepted{0}, inbound_rejected{0};
 };
@@ -251,6 +251,7 @@ Outgoing PeerTransport::Impl::take(Peer& peer) {
 void PeerTransport::Impl::drop_queued(Peer& peer, LinkState next_state) {
   std::lock_guard lock(mutex);
   counters.dropped_unreachable.fetch_add(peer.queue.size(), std::memory_order_relaxed);
+  counters.chunks_dropped.fetch_add(peer.chunks.size(), std::memory_order_relaxed);
   peer.queue.clear();
   peer.queued_bytes = 0;
   peer.chunks.clear();
@@ -400,12 +401,14 @@ asio::awaitable<std::string> PeerTransport::Impl::pump(PeerPtr peer, SocketPtr s
       continue;
     }
     const std::size_t message_count = out.messages.size();
+    const bool had_chunk = out.chunk.has_value();
     if (!encode_outgoing(out, frames)) continue;
     std::size_t bytes = 0;
     for (const EncodedFrame& f : frames) bytes += f.size_bytes();
     std::string error = co_await detail::write_frames(socket, frames, options.write_stall_timeout);
     if (!error.empty()) {
       counters.dropped_unreachable.fetch_add(message_count, std::memory_order_relaxed);
+      counters.chunks_dropped.fetch_add(had_chunk ? 1 : 0, std::memory_order_relaxed);
       co_return closed->empty() ? error : *closed;
     }
     counters.frames_sent.fetch_add(frames.size(), std::memory_order_relaxed);
@@ -633,12 +636,24 @@ bool PeerTransport::send_snapshot_chunk(raft::NodeId to, SnapshotChunk chunk) {
 PeerTransportStats PeerTransport::stats() const {
   const Counters& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
-  return PeerTransportStats{
-      get(c.frames_sent),          get(c.bytes_sent),          get(c.messages_sent),
-      get(c.frames_received),      get(c.bytes_received),      get(c.messages_received),
-      get(c.dropped_queue_full),   get(c.dropped_unreachable), get(c.dropped_unknown_peer),
-      get(c.dropped_too_large),    get(c.connects),            get(c.reconnects),
-      get(c.connect_failures),     get(c.inbound_accepted),    get(c.inbound_rejected)};
+  PeerTransportStats s;
+  s.frames_sent = get(c.frames_sent);
+  s.bytes_sent = get(c.bytes_sent);
+  s.messages_sent = get(c.messages_sent);
+  s.frames_received = get(c.frames_received);
+  s.bytes_received = get(c.bytes_received);
+  s.messages_received = get(c.messages_received);
+  s.dropped_queue_full = get(c.dropped_queue_full);
+  s.dropped_unreachable = get(c.dropped_unreachable);
+  s.dropped_unknown_peer = get(c.dropped_unknown_peer);
+  s.dropped_too_large = get(c.dropped_too_large);
+  s.chunks_dropped = get(c.chunks_dropped);
+  s.connects = get(c.connects);
+  s.reconnects = get(c.reconnects);
+  s.connect_failures = get(c.connect_failures);
+  s.inbound_accepted = get(c.inbound_accepted);
+  s.inbound_rejected = get(c.inbound_rejected);
+  return s;
 }
 
 std::uint16_t PeerTransport::listen_port() const { return impl_->port.load(); }

@@ -9,7 +9,9 @@
 //
 // Loss: Raft tolerates lost messages, so this transport drops rather than buffers without
 // bound: a full queue drops the new message, a peer in reconnect backoff drops everything
-// sent to it, and all drops are counted in stats(). Order is preserved per peer connection.
+// sent to it, and all drops are counted in stats(). Messages on one connection arrive in the
+// order sent; across a reconnect some may be lost and, rarely, the receiver may still be
+// draining the old connection while the new one delivers (Raft tolerates both).
 //
 // Threads: everything runs on the injected io_context, which must be run by exactly one
 // thread (the server's network thread). Handlers are called on that thread. send(),
@@ -85,6 +87,7 @@ struct PeerTransportStats {
   std::uint64_t dropped_unreachable = 0; // sent to a peer in backoff, or lost with a connection
   std::uint64_t dropped_unknown_peer = 0;
   std::uint64_t dropped_too_large = 0;   // a single message larger than the frame limit
+  std::uint64_t chunks_dropped = 0;      // queued snapshot chunks lost with a connection
   std::uint64_t connects = 0;            // outgoing connections that completed a handshake
   std::uint64_t reconnects = 0;          // of those, the ones after the first per peer
   std::uint64_t connect_failures = 0;    // failed dials and refused handshakes
@@ -127,9 +130,13 @@ class PeerTransport {
   // queue, unknown peer, peer in backoff, or stopped); the reason is counted in stats().
   // Thread-safe; never blocks on the network.
   bool send(raft::NodeId to, GroupId group, raft::Message message);
-  // Queues a snapshot chunk for `to`, after the Raft messages queued before it. Returns false,
-  // queuing nothing, when the peer's snapshot queue is full or the peer is unreachable: the
-  // caller retries later (chunks must not be lost silently). Thread-safe.
+  // Queues a snapshot chunk for `to`. Chunks arrive in the order sent, but not ordered with
+  // Raft messages: each write carries the queued Raft messages first and at most one chunk,
+  // so a snapshot transfer delays heartbeats by one chunk at most. Returns false, queuing
+  // nothing, when the peer's snapshot queue is full, the chunk exceeds the frame limit, or
+  // the peer is unreachable: the caller retries later. A chunk in flight when a connection
+  // fails is lost (the receiver sees a gap in `seq` and must restart that snapshot).
+  // Thread-safe.
   bool send_snapshot_chunk(raft::NodeId to, SnapshotChunk chunk);
 
   PeerTransportStats stats() const;  // thread-safe
