@@ -128,7 +128,7 @@ void Node::handle_write(Shard& shard, Waiter waiter) {
 }
 
 void Node::handle_read(Shard& shard, Waiter waiter) {
-  if (is_serializable_read(waiter.request.op)) return serve_read(waiter);
+  if (is_serializable_read(waiter.request.op) || options_.unsafe_stale_reads) return serve_read(waiter);
   shard.reads_unstarted.push_back(std::move(waiter));
   schedule_drive();
 }

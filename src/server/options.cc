@@ -40,6 +40,8 @@ Optional:
   --timeout-ms N          deadline of requests that name none (default 5000)
   --max-sessions N        exactly-once client sessions kept per shard (default 100000)
   --log-level LEVEL       debug, info, warn or error (default info)
+  --unsafe-stale-reads true  TESTING ONLY: serve linearizable reads without ReadIndex (stale
+                          reads become possible); proves the fault-injection checkers work
   --help                  this text
 
 kvd stops gracefully on SIGTERM or SIGINT.
@@ -79,6 +81,12 @@ const std::map<std::string, Setter>& setters() {
       {"max-pending", number_setter(&ServerOptions::max_pending_requests)},
       {"timeout-ms", number_setter(&ServerOptions::default_timeout_ms)},
       {"max-sessions", number_setter(&ServerOptions::max_sessions)},
+      {"unsafe-stale-reads",
+       [](ServerOptions& o, const std::string& v) {
+         if (v != "true" && v != "false") return std::string("expected true or false");
+         o.unsafe_stale_reads = v == "true";
+         return std::string();
+       }},
       {"log-level",
        [](ServerOptions& o, const std::string& v) {
          return parse_log_level(v, o.log_level) ? "" : "unknown log level: " + v;

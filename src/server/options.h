@@ -54,6 +54,11 @@ struct ServerOptions {
   // beyond it are forgotten. Default: 100000.
   std::uint32_t max_sessions = 100000;
   LogLevel log_level = LogLevel::kInfo;
+  // TESTING ONLY, unsafe: linearizable reads are served from the local state machine
+  // without a ReadIndex round, so a deposed leader or a lagging follower returns stale
+  // data. It exists so that the fault-injection harness can prove its checkers catch a
+  // weakened store (jepsen/). Default: false.
+  bool unsafe_stale_reads = false;
 
   // The member entry for node_id (REQUIRES: validate() is empty).
   const MemberSpec& self() const;
