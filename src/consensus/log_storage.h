@@ -6,8 +6,10 @@
 // RocksDB-backed log in src/storage.
 //
 // Indexes: the log holds entries [first_index(), last_index()]. Everything before
-// first_index() has been compacted into the snapshot, whose index is first_index() - 1.
-// An empty log has last_index() == first_index() - 1.
+// first_index() has been compacted away; the newest snapshot covers at least up to
+// first_index() - 1 (an application may keep entries behind its snapshot for lagging
+// followers, so the snapshot's index can be larger). An empty log has
+// last_index() == first_index() - 1.
 //
 // I/O failures are not reported to the core: an implementation that cannot read its own
 // durable state must stop the process (KV_PANIC), because no safe answer exists.
@@ -38,7 +40,7 @@ class LogStorage {
   virtual std::vector<Entry> entries(LogIndex lo, LogIndex hi, std::uint64_t max_bytes) const = 0;
 
   // REQUIRES: first_index() - 1 <= i <= last_index(). term(first_index() - 1) is the
-  // snapshot's term.
+  // term of the last compacted entry.
   virtual Term term(LogIndex i) const = 0;
 
   virtual LogIndex first_index() const = 0;

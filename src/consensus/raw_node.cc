@@ -1,5 +1,7 @@
 #include "consensus/raw_node.h"
 
+#include <algorithm>
+
 #include "common/assert.h"
 #include "consensus/raft.h"
 
@@ -20,7 +22,8 @@ RawNode::RawNode(const Config& config, const LogStorage& storage)
     : raft_(std::make_unique<Raft>(config, storage)),
       prev_soft_(raft_->soft_state()),
       prev_hard_(raft_->hard_state()),
-      last_snapshot_index_(storage.first_index() - 1) {}
+      last_snapshot_index_(std::max(storage.first_index() - 1,
+                                    storage.snapshot() ? storage.snapshot()->meta.index : LogIndex{0})) {}
 
 RawNode::~RawNode() = default;
 

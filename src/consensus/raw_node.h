@@ -19,6 +19,7 @@
 //  3. Apply ready.committed_entries to the state machine in order. Each was committed by a
 //     quorum and is durable here.
 //  4. Serve each ready.read_states entry once the state machine has applied its index.
+//     A network that duplicates messages can deliver a context twice: serve each once.
 //  5. If ready.snapshot_request is set, snapshot the state machine at that index (it is the
 //     applied index once step 3 is done) and compact the log up to at most that index
 //     (see MemoryStorage::create_snapshot / compact). Keeping some entries behind it lets
