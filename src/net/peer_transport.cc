@@ -24,6 +24,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "net/detail/frame_io.h"
@@ -63,6 +64,15 @@ namespace {
 // (queuing them would only deliver stale heartbeats and appends late).
 enum class LinkState : std::uint8_t { kConnecting, kConnected, kBackoff };
 
+// A queued item and its place in the peer's send order (messages and chunks share it).
+template <class T>
+struct Queued {
+  T item;
+  std::uint64_t order = 0;
+};
+
+std::size_t chunk_cost(const SnapshotChunk& chunk) { return chunk.data.size() + 128; }
+
 struct Peer {
   Peer(raft::NodeId peer_id, const asio::any_io_executor& executor)
       : id(peer_id), signal(executor), backoff_timer(executor) {}
@@ -74,10 +84,11 @@ struct Peer {
   LinkState state = LinkState::kConnecting;
   bool removed = false;
   bool wake_posted = false;  // a notify is already on its way to the io thread
-  std::deque<GroupMessage> queue;
+  std::deque<Queued<GroupMessage>> queue;
   std::size_t queued_bytes = 0;
-  std::deque<SnapshotChunk> chunks;
+  std::deque<Queued<SnapshotChunk>> chunks;
   std::size_t chunk_bytes = 0;
+  std::uint64_t next_order = 0;  // send order across both queues
   // io thread only.
   detail::Signal signal;  // the writer waits here for work
   asio::steady_timer backoff_timer;
@@ -192,14 +203,14 @@ bool PeerTransport::Impl::enqueue(raft::NodeId to, GroupId group, raft::Message&
     counters.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  peer.queue.push_back(GroupMessage{group, std::move(message)});
+  peer.queue.push_back({GroupMessage{group, std::move(message)}, peer.next_order++});
   peer.queued_bytes += estimate;
   maybe_wake(it->second);
   return true;
 }
 
 bool PeerTransport::Impl::enqueue_chunk(raft::NodeId to, SnapshotChunk&& chunk) {
-  const std::size_t bytes = chunk.data.size() + 128;
+  const std::size_t bytes = chunk_cost(chunk);
   std::lock_guard lock(mutex);
   auto it = peers.find(to);
   if (stopped.load() || it == peers.end()) return false;
@@ -207,7 +218,7 @@ bool PeerTransport::Impl::enqueue_chunk(raft::NodeId to, SnapshotChunk&& chunk) 
   if (peer.state == LinkState::kBackoff) return false;
   if (!peer.chunks.empty() && peer.chunk_bytes + bytes > options.snapshot_queue_max_bytes) return false;
   if (bytes > options.max_frame_payload_bytes) return false;
-  peer.chunks.push_back(std::move(chunk));
+  peer.chunks.push_back({std::move(chunk), peer.next_order++});
   peer.chunk_bytes += bytes;
   maybe_wake(it->second);
   return true;
@@ -228,21 +239,38 @@ void PeerTransport::Impl::maybe_wake(const PeerPtr& peer) {
 }
 
 // Raft messages first, up to batch_target_bytes; then at most one snapshot chunk, so that a
-// snapshot transfer delays heartbeats by one chunk at most.
+// snapshot transfer delays other groups' heartbeats by one chunk at most. Within one group
+// the send order holds: a message queued after a chunk of its group waits for that chunk.
 Outgoing PeerTransport::Impl::take(Peer& peer) {
   Outgoing out;
   std::lock_guard lock(mutex);
+  // The order of each group's oldest unsent chunk: that group's later messages wait.
+  std::unordered_map<GroupId, std::uint64_t> first_chunk;
+  for (const auto& c : peer.chunks) first_chunk.try_emplace(c.item.group, c.order);
   std::size_t batch_bytes = 0;
-  while (!peer.queue.empty() && batch_bytes < options.batch_target_bytes) {
-    const std::size_t estimate = estimate_encoded_bytes(peer.queue.front().message);
-    batch_bytes += estimate;
-    peer.queued_bytes -= estimate;
-    out.messages.push_back(std::move(peer.queue.front()));
+  std::deque<Queued<GroupMessage>> waiting;  // stays queued, in order
+  while (!peer.queue.empty()) {
+    Queued<GroupMessage>& q = peer.queue.front();
+    const auto chunk = first_chunk.find(q.item.group);
+    const bool behind_chunk = chunk != first_chunk.end() && q.order > chunk->second;
+    if (behind_chunk || batch_bytes >= options.batch_target_bytes) {
+      if (first_chunk.empty()) break;  // nothing is blocked: the rest stays where it is
+      waiting.push_back(std::move(q));
+    } else {
+      const std::size_t estimate = estimate_encoded_bytes(q.item.message);
+      batch_bytes += estimate;
+      peer.queued_bytes -= estimate;
+      out.messages.push_back(std::move(q.item));
+    }
     peer.queue.pop_front();
   }
+  if (!waiting.empty()) {
+    for (auto& q : peer.queue) waiting.push_back(std::move(q));
+    peer.queue.swap(waiting);
+  }
   if (!peer.chunks.empty()) {
-    peer.chunk_bytes -= peer.chunks.front().data.size() + 128;
-    out.chunk = std::move(peer.chunks.front());
+    peer.chunk_bytes -= chunk_cost(peer.chunks.front().item);
+    out.chunk = std::move(peer.chunks.front().item);
     peer.chunks.pop_front();
   }
   return out;

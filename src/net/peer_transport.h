@@ -130,9 +130,11 @@ class PeerTransport {
   // queue, unknown peer, peer in backoff, or stopped); the reason is counted in stats().
   // Thread-safe; never blocks on the network.
   bool send(raft::NodeId to, GroupId group, raft::Message message);
-  // Queues a snapshot chunk for `to`. Chunks arrive in the order sent, but not ordered with
-  // Raft messages: each write carries the queued Raft messages first and at most one chunk,
-  // so a snapshot transfer delays heartbeats by one chunk at most. Returns false, queuing
+  // Queues a snapshot chunk for `to`. Within one group, chunks and Raft messages arrive in
+  // the order sent (so a kSnapshot message sent after the last chunk arrives after it).
+  // Across groups Raft messages go first: each write carries the other groups' queued
+  // messages and at most one chunk, so a transfer delays their heartbeats by one chunk at
+  // most. Returns false, queuing
   // nothing, when the peer's snapshot queue is full, the chunk exceeds the frame limit, or
   // the peer is unreachable: the caller retries later. A chunk in flight when a connection
   // fails is lost (the receiver sees a gap in `seq` and must restart that snapshot).

@@ -194,6 +194,37 @@ TEST_CASE("peer transport: a message not from the connected peer closes the conn
   CHECK(b.count_from(3) == 0);
 }
 
+TEST_CASE("peer transport: a group's messages stay behind its chunks, other groups overtake",
+          "[net][peer]") {
+  asio::io_context io;
+  std::vector<std::string> events;  // what node 2 saw, in order
+  PeerTransportOptions o2;
+  o2.self = 2;
+  o2.cluster_id = kCluster;
+  PeerTransport b(
+      io, o2,
+      [&events](raft::NodeId, std::span<GroupMessage> messages) {
+        for (const GroupMessage& gm : messages) events.push_back("msg" + std::to_string(gm.group));
+      },
+      [&events](raft::NodeId, SnapshotChunk chunk) {
+        events.push_back("chunk" + std::to_string(chunk.group) + "." + std::to_string(chunk.seq));
+      });
+  REQUIRE(b.start().ok());
+  Node a(io, 1);
+  a.transport->add_peer(2, "127.0.0.1", b.listen_port());
+  for (std::uint64_t seq = 0; seq < 3; ++seq) {
+    REQUIRE(a.transport->send_snapshot_chunk(2, SnapshotChunk{4, 9, 2, seq, test::binary(100000), seq == 2}));
+  }
+  raft::Message snap = test::heartbeat(1, 2, 2);
+  snap.type = raft::MessageType::kSnapshot;
+  snap.snapshot = raft::Snapshot{};
+  REQUIRE(a.transport->send(2, 4, snap));                        // after group 4's chunks
+  REQUIRE(a.transport->send(2, 5, test::heartbeat(1, 2, 2)));  // group 5: not held back
+  REQUIRE(run_until(io, [&] { return events.size() == 5; }));
+  const std::vector<std::string> expected{"msg5", "chunk4.0", "chunk4.1", "chunk4.2", "msg4"};
+  CHECK(events == expected);
+}
+
 TEST_CASE("peer transport: snapshot chunks arrive in order, after priority traffic", "[net][peer]") {
   asio::io_context io;
   Node a(io, 1), b(io, 2);
