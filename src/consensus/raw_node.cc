@@ -86,6 +86,12 @@ Ready RawNode::ready() {
   return rd;
 }
 
+std::vector<Message> RawNode::take_messages() {
+  std::vector<Message> out = std::move(raft_->messages);
+  raft_->messages.clear();
+  return out;
+}
+
 void RawNode::advance(const Ready& ready) {
   KV_ASSERT_MSG(ready_outstanding_, "advance() without an outstanding ready()");
   ready_outstanding_ = false;

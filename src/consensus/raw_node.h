@@ -116,6 +116,11 @@ class RawNode {
 
   bool has_ready() const;
   Ready ready();
+  // The messages a Ready would carry in `messages` (the leader's appends and heartbeats),
+  // taken now. They depend on nothing unpersisted, so a caller with a Ready outstanding
+  // can send them at once instead of holding them until the next ready() — the leader then
+  // replicates a new batch while its own fsync of the previous one is still running.
+  std::vector<Message> take_messages();
   // REQUIRES: `ready` is the Ready last returned and its contract has been carried out.
   void advance(const Ready& ready);
 

@@ -180,15 +180,21 @@ void Node::drive() {
 void Node::drive_shard(Shard& shard) {
   flush_proposals(shard);
   start_read_round(shard);
-  if (shard.ready_in_flight || !shard.raft.has_ready()) return;
+  if (shard.ready_in_flight) {
+    // The leader's appends need not wait for its own fsync in flight (raw_node.h).
+    std::vector<raft::Message> early = shard.raft.take_messages();
+    send_messages(shard, early);
+    return;
+  }
+  if (!shard.raft.has_ready()) return;
   raft::Ready rd = shard.raft.ready();
   shard.ready_in_flight = true;
   if (rd.soft_state) note_soft_state(shard, *rd.soft_state);
   send_messages(shard, rd.messages);  // the leader's appends leave before its own fsync
   StorageWorker::Job job{shard.id, std::move(rd), std::nullopt, &shard.state_machine};
   if (job.ready.snapshot) {
-    job.image = std::move(shard.received_image);
-    shard.received_image.reset();
+    job.image = std::move(shard.attached_image);
+    shard.attached_image.reset();
     KV_ASSERT_MSG(job.image && job.image->meta().index == job.ready.snapshot->meta.index,
                   "a snapshot to install without its image");
   }

@@ -126,13 +126,15 @@ void Node::on_snapshot_chunk(raft::NodeId from, net::SnapshotChunk chunk) {
     KV_LOG(kWarn, "cannot stage a snapshot").kv("shard", shard.id).kv("error", staged.status().to_string());
     return;
   }
-  if (!shard.ready_in_flight || !shard.received_image) shard.received_image = std::move(*staged);
+  shard.received_image = std::move(*staged);
 }
 
 bool Node::attach_received_image(Shard& shard, raft::NodeId from, raft::Message& message) {
   if (!shard.received_image || shard.snapshot_sink_from != from) return false;  // the leader retries later
   message.snapshot->meta = shard.received_image->meta();
   message.snapshot->data.clear();
+  shard.attached_image = std::move(shard.received_image);
+  shard.received_image.reset();
   return true;
 }
 

@@ -63,8 +63,11 @@ struct Shard {
   std::multimap<raft::LogIndex, Waiter> reads_waiting_apply;
   std::uint64_t next_read_round = 1;
 
-  // A snapshot image received from the leader, waiting for its kSnapshot message.
+  // A snapshot image received from the leader, waiting for its kSnapshot message; then
+  // the image handed to the core with that message, waiting for the Ready that installs it
+  // (a newer stream finishing in between must not replace it).
   std::optional<storage::StagedSnapshot> received_image;
+  std::optional<storage::StagedSnapshot> attached_image;
   std::unique_ptr<storage::SnapshotSink> snapshot_sink;
   raft::NodeId snapshot_sink_from = raft::kNoNode;
 

@@ -222,3 +222,29 @@ TEST_CASE("malformed appends from a peer are dropped, not trusted", "[replicatio
 
 }  // namespace
 }  // namespace kv::raft
+
+namespace kv::raft {
+namespace {
+
+TEST_CASE("a leader's appends can leave while its previous Ready is still being persisted", "[replication][contract]") {
+  test::TestCluster c(3);
+  REQUIRE(c.elect(1) == 1);
+  c.node(1).propose({"a"});
+  Ready in_flight = c.node(1).ready();  // its fsync is "running"
+  c.node(1).propose({"b"});
+  std::vector<Message> early = c.node(1).take_messages();
+  REQUIRE(early.size() == 2);
+  for (const Message& m : early) {
+    REQUIRE(m.type == MessageType::kAppend);
+    REQUIRE(m.entries.back().data == "b");
+  }
+  c.storage(1).append(in_flight.entries);
+  c.node(1).advance(in_flight);
+  Ready next = c.node(1).ready();
+  REQUIRE(next.messages.empty());  // already taken: nothing is sent twice
+  REQUIRE(next.entries.back().data == "b");
+  c.node(1).advance(next);
+}
+
+}  // namespace
+}  // namespace kv::raft
