@@ -59,6 +59,8 @@ std::string PeerTransportOptions::validate() const {
 
 namespace {
 
+constexpr std::uint32_t kMaxHelloPayloadBytes = 4096;  // Hello and HelloAck
+
 // kConnecting: messages queue up for the connection being dialed. kConnected: they flow.
 // kBackoff: the last dial or connection failed; messages are dropped until the next attempt
 // (queuing them would only deliver stale heartbeats and appends late).
@@ -379,7 +381,7 @@ asio::awaitable<std::string> PeerTransport::Impl::handshake(const SocketPtr& soc
   detail::ReadOutcome reply;
   {
     Deadline deadline(socket, options.handshake_timeout);
-    reply = co_await detail::read_frame(*socket, options.max_frame_payload_bytes);
+    reply = co_await detail::read_frame(*socket, kMaxHelloPayloadBytes);
     if (deadline.expired()) co_return "no HelloAck within the handshake timeout";
   }
   if (!reply.ok()) co_return reply.error;
@@ -490,8 +492,10 @@ asio::awaitable<std::string> PeerTransport::Impl::accept_handshake(const SocketP
                                                                    raft::NodeId& from) {
   detail::ReadOutcome first;
   {
+    // A Hello is a few words: a small limit keeps an unauthenticated connection from making
+    // us allocate a full-size frame buffer and then stall.
     Deadline deadline(socket, options.handshake_timeout);
-    first = co_await reader.read(*socket, options.max_frame_payload_bytes);
+    first = co_await reader.read(*socket, kMaxHelloPayloadBytes);
     if (deadline.expired()) co_return "no Hello within the handshake timeout";
   }
   if (!first.ok()) co_return first.error;
