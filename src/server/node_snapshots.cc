@@ -105,8 +105,16 @@ void Node::on_snapshot_chunk(raft::NodeId from, net::SnapshotChunk chunk) {
     }
     shard.snapshot_sink = std::move(*sink);
     shard.snapshot_sink_from = from;
+    shard.snapshot_sink_next_seq = 0;
   } else if (!shard.snapshot_sink || shard.snapshot_sink_from != from) {
     return;  // the rest of a stream whose start we did not accept
+  }
+  if (chunk.seq != shard.snapshot_sink_next_seq++) {
+    // Chunks queued on a connection that failed are lost; the rest of this stream is
+    // useless. The leader's snapshot times out and it streams a fresh one.
+    KV_LOG(kWarn, "snapshot stream has a gap").kv("shard", shard.id).kv("from", from).kv("seq", chunk.seq);
+    shard.snapshot_sink.reset();
+    return;
   }
   const storage::Status status = shard.snapshot_sink->add_chunk(chunk.data);
   if (!status.ok()) {

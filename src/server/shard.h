@@ -70,6 +70,7 @@ struct Shard {
   std::optional<storage::StagedSnapshot> attached_image;
   std::unique_ptr<storage::SnapshotSink> snapshot_sink;
   raft::NodeId snapshot_sink_from = raft::kNoNode;
+  std::uint64_t snapshot_sink_next_seq = 0;  // a gap (chunks lost with a connection) aborts it
 
   std::size_t pending_requests() const {
     std::size_t n = proposal_waiters.size() + proposed.size() + reads_unstarted.size() + reads_waiting_apply.size();
