@@ -50,7 +50,6 @@ Step RetryPlan::start(const std::string& preferred) {
 
 Step RetryPlan::send(std::string endpoint, bool immediate) {
   KV_ASSERT(!endpoint.empty());
-  ++attempts_;
   Step step;
   step.kind = Step::Kind::kSend;
   step.endpoint = std::move(endpoint);
@@ -79,11 +78,13 @@ Step RetryPlan::fail(ErrorKind kind, std::string message) {
 void RetryPlan::note(ErrorKind kind, std::string message) { last_ = Error{kind, std::move(message)}; }
 
 Step RetryPlan::on_connect_failed(const std::string& endpoint, const std::string& why) {
+  ++attempts_;
   note(ErrorKind::kUnavailable, why.empty() ? "cannot connect to " + endpoint : why);
   return send_next_endpoint(endpoint);
 }
 
 Step RetryPlan::on_call(const std::string& endpoint, const net::CallResult& call) {
+  ++attempts_;
   switch (call.status) {
     case net::CallStatus::kOk:
       if (const auto* error = std::get_if<net::ErrorResponse>(&call.response.body)) {
@@ -168,6 +169,9 @@ Error RetryPlan::on_deadline(std::chrono::milliseconds budget) const {
   const std::string tries = " (" + std::to_string(budget.count()) + " ms, " + std::to_string(attempts_) +
                             (attempts_ == 1 ? " attempt)" : " attempts)");
   const std::string last = last_.message.empty() ? "" : "; last error: " + last_.message;
+  if (attempts_ == 0) {
+    return Error{ErrorKind::kTimeout, "the deadline passed before the request could be sent (nothing was sent)" + tries};
+  }
   if (is_write_ && maybe_applied_) {
     return Error{ErrorKind::kIndeterminate,
                  "the write may or may not have been applied: no definitive answer before the deadline" + tries + last};

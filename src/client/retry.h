@@ -77,7 +77,7 @@ class RetryPlan {
   Error on_closed() const;
 
   bool maybe_applied() const { return maybe_applied_; }
-  int attempts() const { return attempts_; }
+  int attempts() const { return attempts_; }  // reported so far (calls and failed connects)
   int redirects() const { return redirects_; }
   // The server said WrongShard, or redirected us: the caller's shard map may be stale.
   bool routes_stale() const { return routes_stale_; }
