@@ -71,7 +71,7 @@ std::vector<raft::Entry> GroupLog::entries(raft::LogIndex lo, raft::LogIndex hi,
   rocksdb::Slice upper;
   {
     std::lock_guard lock(mu_);
-    KV_ASSERT_MSG(lo > terms_.dummy_index(), "entries(): lo below first_index()");
+    KV_ASSERT_MSG(lo > terms_.dummy_index(), "entries(): lo below first_index() (a compact() racing the core?)");
     KV_ASSERT_MSG(lo < hi, "entries(): empty range");
     KV_ASSERT_MSG(hi <= terms_.last_index() + 1, "entries(): hi beyond last_index() + 1");
     if (lo >= cache_.first()) {

@@ -22,7 +22,11 @@
 // Thread-safety: every method may be called from any thread, concurrently with each other
 // and with NodeStore writes. A concurrent write is seen either entirely or not at all by a
 // single call. The Raft contract keeps the core from reading indexes that a write in
-// flight is replacing (they are still in its unstable log).
+// flight is replacing (they are still in its unstable log). Compaction is the exception:
+// NodeStore::compact() raises first_index(), and a core that checked first_index() and then
+// calls term()/entries() below the new one violates their REQUIRES (as with MemoryStorage;
+// LogStorage has no "compacted" answer). So call compact() on the thread that drives this
+// group's RawNode, or otherwise while the core is not stepping.
 #pragma once
 
 #include <memory>

@@ -18,8 +18,8 @@ void TermIndex::reset(raft::LogIndex index, raft::Term term) {
 }
 
 raft::Term TermIndex::term(raft::LogIndex index) const {
-  KV_ASSERT(index >= dummy_index_);
-  KV_ASSERT(index <= last_index_);
+  KV_ASSERT_MSG(index >= dummy_index_, "term(): index below first_index() - 1 (a compact() racing the core?)");
+  KV_ASSERT_MSG(index <= last_index_, "term(): index beyond last_index()");
   if (index == dummy_index_) return dummy_term_;
   // The last run starting at or before `index`.
   auto it = std::upper_bound(runs_.begin(), runs_.end(), index,
