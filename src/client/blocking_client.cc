@@ -42,7 +42,8 @@ template <class T, class Start>
 asio::awaitable<void> run_operation(Client& client, Promise<T> promise, Start start) {
   std::optional<Result<T>> result;
   try {
-    result.emplace(co_await start(client));
+    auto operation = start(client);  // a named awaitable: see docs/coroutines.md
+    result.emplace(co_await std::move(operation));
   } catch (const std::exception& e) {
     result.emplace(Error{ErrorKind::kInternal, std::string("client exception: ") + e.what()});
   }

@@ -176,7 +176,8 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net:
     if (closed) co_return plan.on_closed();
     if (deadline - Clock::now() < kMinAttemptTime) co_return plan.on_deadline(options.operation_timeout);
     const std::string tried = step.endpoint;
-    net::Result<ConnectionPtr> conn = co_await connection(tried, deadline);
+    auto connecting = connection(tried, deadline);
+    net::Result<ConnectionPtr> conn = co_await std::move(connecting);
     if (!conn.ok()) {
       routes.forget(tried);
       step = plan.on_connect_failed(tried, conn.error());
@@ -184,7 +185,8 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net:
     }
     ++stats.attempts;
     const auto timeout = std::min(options.request_timeout, remaining(deadline));
-    const net::CallResult call = co_await conn.value()->call(request, timeout);
+    auto calling = conn.value()->call(request, timeout);
+    const net::CallResult call = co_await std::move(calling);
     const int redirects_before = plan.redirects();
     step = plan.on_call(tried, call);
     learn_from_attempt(key, tried, request.client_id != 0, call, step, plan.redirects() > redirects_before);
@@ -216,14 +218,16 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::call_once(std::string e
   if (closed) co_return Error{ErrorKind::kClosed, "the client was closed"};
   const auto budget = remaining(deadline);
   detail::RetryPlan plan(options, /*is_write=*/false, 0, rng);
-  net::Result<ConnectionPtr> conn = co_await connection(endpoint, deadline);
+  auto connecting = connection(endpoint, deadline);
+  net::Result<ConnectionPtr> conn = co_await std::move(connecting);
   if (!conn.ok()) {
     (void)plan.on_connect_failed(endpoint, conn.error());
     co_return plan.on_deadline(budget);
   }
   ++stats.attempts;
   const net::Request request{0, 0, 0, 0, std::move(op)};
-  const net::CallResult call = co_await conn.value()->call(request, std::min(options.request_timeout, budget));
+  auto calling = conn.value()->call(request, std::min(options.request_timeout, budget));
+  const net::CallResult call = co_await std::move(calling);
   detail::Step step = plan.on_call(endpoint, call);
   if (step.kind == detail::Step::Kind::kSucceed) co_return std::move(step.body);
   if (step.kind == detail::Step::Kind::kFail) co_return std::move(step.error);
@@ -238,7 +242,8 @@ asio::awaitable<std::optional<detail::Session>> Client::Impl::acquire_session(Cl
   }
   auto waiter = std::make_shared<Waiter>(io);
   session_waiters.push_back(waiter);
-  co_await park(waiter, deadline);
+  auto parked = park(waiter, deadline);
+  co_await std::move(parked);
   // Checked first: a session may have been handed over just as the deadline fired.
   if (waiter->session) co_return waiter->session;
   std::erase(session_waiters, waiter);
@@ -287,7 +292,8 @@ asio::awaitable<net::Result<ConnectionPtr>> Client::Impl::connection(std::string
   if (state.connecting) {
     auto waiter = std::make_shared<Waiter>(io);
     state.waiters.push_back(waiter);
-    const bool woken = co_await park(waiter, deadline);
+    auto parked = park(waiter, deadline);
+    const bool woken = co_await std::move(parked);
     if (state.connection && state.connection->is_open()) co_return state.connection;
     co_return R::failure(woken ? state.last_error : "connect to " + endpoint + " did not finish in time");
   }
@@ -297,7 +303,8 @@ asio::awaitable<net::Result<ConnectionPtr>> Client::Impl::connection(std::string
   state.connection.reset();
   net::ClientConnectionOptions connection_options;
   connection_options.connect_timeout = std::min(options.connect_timeout, remaining(deadline));
-  R made = co_await net::ClientConnection::connect(io, where->host, where->port, connection_options);
+  auto connecting = net::ClientConnection::connect(io, where->host, where->port, connection_options);
+  R made = co_await std::move(connecting);
   state.connecting = false;
   if (made.ok()) {
     ++stats.connects;
@@ -329,10 +336,12 @@ asio::awaitable<void> Client::Impl::refresh_routes(std::shared_ptr<Impl> self, s
   KV_ASSERT(self.get() == this);
   KV_ASSERT(refreshing);
   const Clock::time_point deadline = Clock::now() + std::min<std::chrono::milliseconds>(kRouteRefreshTimeout, options.request_timeout);
-  net::RequestOp status_op = net::StatusRequest{};  // named locals: see the note above Client::get
+  net::RequestOp status_op = net::StatusRequest{};  // named locals: see docs/coroutines.md
   net::RequestOp members_op = net::MembersRequest{};
-  Result<net::ResponseBody> status = co_await call_once(endpoint, std::move(status_op), deadline);
-  Result<net::ResponseBody> members = co_await call_once(endpoint, std::move(members_op), deadline);
+  auto asking_status = call_once(endpoint, std::move(status_op), deadline);
+  Result<net::ResponseBody> status = co_await std::move(asking_status);
+  auto asking_members = call_once(endpoint, std::move(members_op), deadline);
+  Result<net::ResponseBody> members = co_await std::move(asking_members);
   refreshing = false;
   if (!status.ok() || !members.ok()) co_return;  // keep the old map; hints still correct it
   const auto* s = std::get_if<net::StatusResponse>(&status.value());
@@ -361,7 +370,8 @@ namespace {
 // `impl` is held by the coroutine, so operations may outlive the Client object.
 template <class T>
 asio::awaitable<Result<T>> run_op(std::shared_ptr<Client::Impl> impl, net::RequestOp op) {
-  Result<net::ResponseBody> body = co_await impl->execute(std::move(op));
+  auto executing = impl->execute(std::move(op));
+  Result<net::ResponseBody> body = co_await std::move(executing);
   co_return expect<T>(std::move(body));
 }
 
@@ -375,7 +385,8 @@ asio::awaitable<Result<StatusResult>> status_op(std::shared_ptr<Client::Impl> im
   ++impl->stats.operations;
   net::RequestOp op = net::StatusRequest{};
   const Clock::time_point deadline = Clock::now() + budget;
-  Result<net::ResponseBody> body = co_await impl->call_once(std::move(endpoint), std::move(op), deadline);
+  auto asking = impl->call_once(std::move(endpoint), std::move(op), deadline);
+  Result<net::ResponseBody> body = co_await std::move(asking);
   co_return expect<StatusResult>(std::move(body));
 }
 
@@ -399,10 +410,10 @@ ClientStats Client::stats() const {
 }
 
 // The public operations are plain functions that build the request into a NAMED local and
-// hand it to a coroutine. Never pass a braced temporary (`f(Foo{...})`) as an argument to a
-// coroutine: g++ 12.2 then leaves the coroutine's copy of the parameter referring to the
-// caller's temporary, which is gone by the time the coroutine runs (found here as a bad free
-// under ASan; reproduced in a 20-line program). A named local moved in is copied correctly.
+// hand it to a coroutine; every coroutine here creates its awaitable as a named local before
+// awaiting it. g++ 12.2 mishandles objects with destructors created inside a co_await
+// full-expression or as a coroutine's by-value argument (docs/coroutines.md). Seen here as
+// a bad free under ASan, and reproduced standalone with a braced temporary argument.
 
 asio::awaitable<Result<GetResult>> Client::get(std::string key, GetOptions options) {
   net::RequestOp op = net::GetRequest{std::move(key), options.serializable};
