@@ -27,7 +27,7 @@ void wait_caught_up(client::BlockingClient& client, const ProcessCluster& cluste
   REQUIRE(caught_up);
 }
 
-TEST_CASE("10,000 writes survive kill -9 of the leader mid-stream, each applied exactly once", "[cluster][slow]") {
+TEST_CASE("10000 writes survive kill -9 of the leader mid-stream and each is applied exactly once", "[cluster][slow]") {
   ProcessCluster cluster({.nodes = 3});
   cluster.start_all();
   client::BlockingClient client(client_options(cluster.client_endpoints()));
