@@ -1,0 +1,68 @@
+// Multi-key read-modify-write transactions as the bank and append workloads need them:
+// read some keys, decide the writes from what was read, commit atomically.
+//
+// Today the store's transactions are etcd-style and execute in ONE shard (the cluster has
+// one shard), so SingleShardTxn runs optimistic concurrency control over them: a snapshot
+// read (one txn of gets), then a commit txn whose compares require every key's version to be
+// unchanged. A commit is one Raft log entry, so a committed transaction is strictly
+// serializable at that entry; a failed compare aborts it (nothing written).
+//
+// When the store gains multi-shard transactions (2PC), add a second TxnExecutor over the
+// client's transaction API and return it from make_txn_executor(); the workloads only see
+// this interface.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/blocking_client.h"
+#include "harness.h"
+
+namespace kv::jepsen {
+
+struct TxnRead {
+  bool found = false;
+  std::string value;
+  std::uint64_t version = 0;  // 0 when absent
+};
+using TxnSnapshot = std::map<std::string, TxnRead>;
+using TxnWrites = std::map<std::string, std::string>;
+
+// Given a consistent snapshot of the keys, the writes to make; nullopt aborts the
+// transaction on purpose (insufficient funds, say). No writes = a read-only transaction.
+using TxnLogic = std::function<std::optional<TxnWrites>(const TxnSnapshot&)>;
+
+enum class TxnStatus {
+  committed,  // the writes happened, exactly once; `reads` is what the transaction saw
+  aborted,    // certainly no write happened (conflict, chosen abort, error before sending)
+  unknown,    // the commit may or may not have happened
+};
+
+struct TxnOutcome {
+  TxnStatus status = TxnStatus::unknown;
+  TxnSnapshot reads;
+  std::string error;  // why it aborted or is unknown
+};
+
+class TxnExecutor {
+ public:
+  virtual ~TxnExecutor() = default;
+  // Reads `keys`, calls `logic` once with them, commits its writes atomically.
+  // REQUIRES: every key `logic` writes is in `keys`. Thread-safety: concurrent calls are fine.
+  virtual TxnOutcome run(client::BlockingClient& client, const std::vector<std::string>& keys,
+                         const TxnLogic& logic) = 0;
+};
+
+// The executor the workloads use (today: single-shard OCC, see above).
+std::unique_ptr<TxnExecutor> make_txn_executor();
+
+// Maps a transaction's outcome to the history's: committed -> ok, aborted -> fail,
+// unknown -> info.
+Outcome outcome_of(TxnStatus status);
+
+}  // namespace kv::jepsen
