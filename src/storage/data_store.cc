@@ -9,10 +9,8 @@
 namespace kv::storage {
 namespace {
 
-void must(const rocksdb::Status& s) {
-  // WriteBatch operations fail only beyond size limits we never set.
-  KV_ASSERT_MSG(s.ok(), s.ToString().c_str());
-}
+using detail::must;
+using detail::put_sealed;
 
 rocksdb::ReadOptions read_options(const detail::PinnedSnapshot* snapshot) {
   rocksdb::ReadOptions ro;
@@ -22,14 +20,9 @@ rocksdb::ReadOptions read_options(const detail::PinnedSnapshot* snapshot) {
 
 Status decode_session(std::string_view key, std::string_view value, GroupId group, ClientSession* out) {
   GroupId key_group = 0;
-  if (!format::parse_group_key(key, format::kSessionPrefix, &key_group) || key.size() != 17 || key_group != group) {
-    return Status::corruption("malformed session key in meta");
-  }
-  std::string_view body;
-  const ClientId client = coding::get_be64(key.data() + 9);
-  KV_RETURN_IF_ERROR(format::unseal(key, value, &body)
-                         .with_context("session of client " + std::to_string(client) + " in group " + std::to_string(group)));
-  return format::parse_session(body, client, out);
+  KV_RETURN_IF_ERROR(format::decode_session_record(key, value, &key_group, out));
+  if (key_group != group) return Status::corruption("session key of another group");
+  return Status();
 }
 
 }  // namespace
@@ -69,8 +62,8 @@ void ApplyBatch::put(std::string_view key, std::string_view value, raft::LogInde
 void ApplyBatch::del(std::string_view key) { must(rep_->batch.Delete(rep_->db->data, detail::slice(key))); }
 
 void ApplyBatch::put_session(const ClientSession& session) {
-  const std::string key = format::session_key(rep_->group, session.client_id);
-  must(rep_->batch.Put(rep_->db->meta, key, format::seal(key, format::session_body(session))));
+  put_sealed(rep_->batch, rep_->db->meta, format::session_key(rep_->group, session.client_id),
+             format::session_body(session));
 }
 
 void ApplyBatch::delete_session(ClientId client) {
@@ -138,14 +131,7 @@ Result<ScanResult> ReadView::scan_prefix(std::string_view prefix, std::size_t li
 }
 
 Result<raft::LogIndex> ReadView::applied_index(GroupId group) const {
-  std::string body;
-  Status s = detail::get_sealed(*db_, db_->meta, format::applied_key(group), &body,
-                                snapshot_ ? snapshot_->snapshot : nullptr);
-  if (s.code() == Status::Code::kNotFound) return raft::LogIndex{0};
-  if (!s.ok()) return s.with_context("applied index of group " + std::to_string(group));
-  raft::LogIndex index = 0;
-  KV_RETURN_IF_ERROR(format::parse_u64(body, &index));
-  return index;
+  return detail::read_applied(*db_, group, snapshot_ ? snapshot_->snapshot : nullptr);
 }
 
 Result<std::optional<ClientSession>> ReadView::get_session(GroupId group, ClientId client) const {
@@ -191,11 +177,9 @@ Status DataStore::apply(ApplyBatch& batch) {
   KV_ASSERT_MSG(rep.applied.has_value(), "apply(): set_applied_index() was not called");
   const raft::LogIndex applied = *rep.applied;
   KV_ASSERT_MSG(applied > applied_index(rep.group), "apply(): applied index must increase");
-  const std::string key = format::applied_key(rep.group);
-  must(rep.batch.Put(db_.meta, key, format::seal(key, format::u64_body(applied))));
+  put_sealed(rep.batch, db_.meta, format::applied_key(rep.group), format::u64_body(applied));
   if (rep.conf) {
-    const std::string conf_key = format::state_key(rep.group, format::kConfTag);
-    must(rep.batch.Put(db_.raft_state, conf_key, format::seal(conf_key, format::conf_body(*rep.conf))));
+    put_sealed(rep.batch, db_.raft_state, format::state_key(rep.group, format::kConfTag), format::conf_body(*rep.conf));
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;

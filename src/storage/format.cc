@@ -266,6 +266,15 @@ Status parse_session(std::string_view body, ClientId client, ClientSession* out)
   return Status();
 }
 
+Status decode_session_record(std::string_view key, std::string_view value, GroupId* group, ClientSession* out) {
+  if (key.size() != 17 || !parse_group_key(key, kSessionPrefix, group)) return Status::corruption("malformed session key");
+  const ClientId client = coding::get_be64(key.data() + 9);
+  std::string_view body;
+  Status s = unseal(key, value, &body);
+  if (s.ok()) s = parse_session(body, client, out);
+  return s.with_context("session of client " + std::to_string(client) + " in group " + std::to_string(*group));
+}
+
 std::string pending_install_body(const PendingInstall& p) {
   std::string out = position_body(p.position);
   coding::append_bytes(out, p.staging_dir);

@@ -142,6 +142,8 @@ Status parse_u64(std::string_view body, std::uint64_t* out);
 std::string session_body(const ClientSession& s);
 // `client` comes from the key.
 Status parse_session(std::string_view body, ClientId client, ClientSession* out);
+// Verifies and decodes a whole session record: key ('S' | group | client) and sealed value.
+Status decode_session_record(std::string_view key, std::string_view value, GroupId* group, ClientSession* out);
 
 struct PendingInstall {
   LogPosition position;

@@ -14,18 +14,13 @@ namespace {
 
 using detail::GroupLogAccess;
 using detail::LogBounds;
+using detail::must;
+using detail::put_sealed;
 
 constexpr raft::LogIndex kMaxIndex = std::numeric_limits<raft::LogIndex>::max();
 // A stale log suffix up to this many entries is removed with point deletes; longer ones with
 // one range tombstone (RocksDB reads get slower with many tombstones, so use them sparingly).
 constexpr raft::LogIndex kPointDeleteLimit = 64;
-
-void must(const rocksdb::Status& s) { KV_ASSERT_MSG(s.ok(), s.ToString().c_str()); }
-
-void put_sealed(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const std::string& key,
-                const std::string& body) {
-  must(batch.Put(cf, key, format::seal(key, body)));
-}
 
 // Removes log entries [from, to) of `group`.
 void delete_log_range(rocksdb::WriteBatch& batch, const detail::Db& db, GroupId group, raft::LogIndex from,

@@ -22,8 +22,6 @@
 namespace kv::storage::detail {
 namespace {
 
-void must(const rocksdb::Status& s) { KV_ASSERT_MSG(s.ok(), s.ToString().c_str()); }
-
 // Deletes every `data` key of `range` and every session of `group`.
 Status clear_range(const Db& db, GroupId group, const KeyRange& range) {
   rocksdb::WriteBatch batch;
@@ -65,11 +63,9 @@ Status ingest(const Db& db, const std::string& dir) {
 Status finish_install(const Db& db, GroupId group, const snapfmt::Manifest& m) {
   rocksdb::WriteBatch batch;
   for (const ClientSession& s : m.sessions) {
-    const std::string key = format::session_key(group, s.client_id);
-    must(batch.Put(db.meta, key, format::seal(key, format::session_body(s))));
+    put_sealed(batch, db.meta, format::session_key(group, s.client_id), format::session_body(s));
   }
-  const std::string applied = format::applied_key(group);
-  must(batch.Put(db.meta, applied, format::seal(applied, format::u64_body(m.info.meta.index))));
+  put_sealed(batch, db.meta, format::applied_key(group), format::u64_body(m.info.meta.index));
   must(batch.Delete(db.meta, format::pending_install_key(group)));
   rocksdb::WriteOptions wo;
   wo.sync = true;

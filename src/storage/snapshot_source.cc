@@ -64,11 +64,11 @@ Result<raft::Term> applied_term(const detail::Db& db, GroupId group, raft::LogIn
 }
 
 Status read_image_meta(const detail::Db& db, GroupId group, const rocksdb::Snapshot* snap, raft::SnapshotMeta* meta) {
+  auto applied = detail::read_applied(db, group, snap);
+  if (!applied.ok()) return applied.status();
+  meta->index = *applied;
   std::string body;
-  Status s = detail::get_sealed(db, db.meta, format::applied_key(group), &body, snap);
-  if (s.ok()) s = format::parse_u64(body, &meta->index);
-  if (!s.ok() && s.code() != Status::Code::kNotFound) return s.with_context("applied index");
-  s = detail::get_sealed(db, db.raft_state, format::state_key(group, format::kConfTag), &body, snap);
+  Status s = detail::get_sealed(db, db.raft_state, format::state_key(group, format::kConfTag), &body, snap);
   if (s.ok()) s = format::parse_conf(body, &meta->conf);
   if (!s.ok() && s.code() != Status::Code::kNotFound) return s.with_context("membership");
   auto term = applied_term(db, group, meta->index, snap);
@@ -94,10 +94,9 @@ Status SnapshotSource::Impl::fill_data(snapfmt::ChunkBuilder& b) {
 
 Status SnapshotSource::Impl::fill_sessions(snapfmt::ChunkBuilder& b) {
   for (; session_it->Valid(); session_it->Next()) {
-    const std::string_view key = detail::view(session_it->key());
-    std::string_view body;
-    KV_RETURN_IF_ERROR(format::unseal(key, detail::view(session_it->value()), &body).with_context("session record"));
-    KV_RETURN_IF_ERROR(format::parse_session(body, coding::get_be64(key.data() + 9), &session));
+    GroupId group = 0;
+    KV_RETURN_IF_ERROR(format::decode_session_record(detail::view(session_it->key()), detail::view(session_it->value()),
+                                                     &group, &session));
     if (b.count() > 0 && b.size() + snapfmt::session_record_bytes(session) > options.max_chunk_bytes) return Status();
     b.add_session(session);
     ++session_records;

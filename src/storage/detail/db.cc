@@ -16,6 +16,11 @@ Db::~Db() {
   db.reset();
 }
 
+void put_sealed(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                std::string_view body) {
+  must(batch.Put(cf, key, format::seal(key, body)));
+}
+
 Status from_rocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status();
   std::string message = std::string(context) + ": " + s.ToString();
@@ -42,6 +47,16 @@ Status get_sealed(const Db& db, rocksdb::ColumnFamilyHandle* cf, std::string_vie
   KV_RETURN_IF_ERROR(format::unseal(key, value, &b).with_context("record in " + cf->GetName()));
   body->assign(b);
   return Status();
+}
+
+Result<std::uint64_t> read_applied(const Db& db, GroupId group, const rocksdb::Snapshot* snapshot) {
+  std::string body;
+  Status s = get_sealed(db, db.meta, format::applied_key(group), &body, snapshot);
+  if (s.code() == Status::Code::kNotFound) return std::uint64_t{0};
+  std::uint64_t index = 0;
+  if (s.ok()) s = format::parse_u64(body, &index);
+  if (!s.ok()) return s.with_context("applied index of group " + std::to_string(group));
+  return index;
 }
 
 }  // namespace kv::storage::detail

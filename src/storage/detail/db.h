@@ -5,14 +5,16 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
-#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/assert.h"
 #include "storage/status.h"
+#include "storage/types.h"
 
 namespace kv::storage::detail {
 
@@ -54,6 +56,13 @@ inline std::unique_ptr<PinnedSnapshot> pin(const Db& db) {
 inline rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 inline std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+// WriteBatch operations fail only beyond size limits we never set.
+inline void must(const rocksdb::Status& s) { KV_ASSERT_MSG(s.ok(), s.ToString().c_str()); }
+
+// Adds a sealed record (format.h) under `key`.
+void put_sealed(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                std::string_view body);
+
 // Maps a RocksDB status to ours, prefixing `context` ("write raft log batch").
 // Corruption stays kCorruption; everything else that failed becomes kIOError.
 Status from_rocks(const rocksdb::Status& s, std::string_view context);
@@ -64,5 +73,8 @@ Status get(const Db& db, rocksdb::ColumnFamilyHandle* cf, std::string_view key, 
 // Reads and unseals a sealed record; kNotFound when absent. `body` holds the body on return.
 Status get_sealed(const Db& db, rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string* body,
                   const rocksdb::Snapshot* snapshot = nullptr);
+
+// The applied index recorded for `group` (0 when none), at `snapshot` (null: latest).
+Result<std::uint64_t> read_applied(const Db& db, GroupId group, const rocksdb::Snapshot* snapshot);
 
 }  // namespace kv::storage::detail
