@@ -1,0 +1,66 @@
+// The operations of kvbench's workloads: one Worker per closed-loop client, issuing its
+// next operation through a kv::client::Client. Coroutines on the Client's io thread.
+#pragma once
+
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "kvbench_args.h"
+
+namespace kv::bench {
+
+// Everything workers share; read-only while they run.
+struct WorkloadShared {
+  BenchConfig config;
+  std::string value;   // what every put writes (value_size random letters)
+  std::string prefix;  // this run's key prefix
+  // Cross-shard txns: one key prefix inside each of two shards' ranges.
+  std::vector<std::string> shard_prefixes;
+
+  // The key prefix etcd-bench's etcdload uses for the same workload (txn: fresh per run).
+  static std::string default_prefix(Workload w, std::uint64_t seed);
+};
+
+// How one operation ended.
+struct Outcome {
+  bool ok = false;
+  bool compare_failed = false;  // txn: the compare did not hold (an answer, not an error)
+  std::uint64_t keys_written = 0;
+  client::Error error;          // when !ok
+};
+
+class Worker {
+ public:
+  // `index` is the client's number, 0..clients-1 (it owns txn keys index, index+clients, ...).
+  Worker(const WorkloadShared& shared, int index);
+
+  // The next operation; `ticket` is the run's operation number (load: the batch to write).
+  // REQUIRES: runs on `client`'s io thread.
+  asio::awaitable<Outcome> next(client::Client& client, std::uint64_t ticket);
+
+ private:
+  asio::awaitable<Outcome> start(client::Client& client, std::uint64_t ticket);
+  asio::awaitable<Outcome> put(client::Client& client);
+  asio::awaitable<Outcome> get(client::Client& client);
+  asio::awaitable<Outcome> cas_txn(client::Client& client);
+  asio::awaitable<Outcome> cross_shard_txn(client::Client& client);
+  asio::awaitable<Outcome> load_batch(client::Client& client, std::uint64_t batch);
+
+  std::string random_key(const std::string& prefix);
+
+  const WorkloadShared& shared_;
+  const BenchConfig& config_;
+  const std::uint64_t index_;
+  std::mt19937_64 rng_;
+  // txn: this client owns keys index_ + slot * clients; the version it last saw of each
+  // (0 = absent), per shard for cross-shard txns.
+  std::uint64_t owned_slots_ = 1;
+  std::vector<std::vector<std::uint64_t>> versions_;
+};
+
+}  // namespace kv::bench
