@@ -72,7 +72,7 @@ def parse_args(argv):
         s = sub.add_parser(name)
         s.add_argument("--seed", type=int, default=SMOKE_SEED)
     lg = sub.add_parser("long", help="every workload x every nemesis; stops by itself")
-    lg.add_argument("--minutes", type=float, default=4, help="of faults per run (default 4)")
+    lg.add_argument("--minutes", type=float, default=3, help="of faults per run (default 3)")
     lg.add_argument("--workloads", default=",".join(WORKLOADS))
     lg.add_argument("--nemeses", default="partition,kill,pause,net,clock,combined")
     lg.add_argument("--seed", type=int, default=None)
