@@ -220,10 +220,7 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::call_once(std::string e
   detail::RetryPlan plan(options, /*is_write=*/false, 0, rng);
   auto connecting = connection(endpoint, deadline);
   net::Result<ConnectionPtr> conn = co_await std::move(connecting);
-  if (!conn.ok()) {
-    (void)plan.on_connect_failed(endpoint, conn.error());
-    co_return plan.on_deadline(budget);
-  }
+  if (!conn.ok()) co_return Error{ErrorKind::kUnavailable, conn.error()};
   ++stats.attempts;
   const net::Request request{0, 0, 0, 0, std::move(op)};
   auto calling = conn.value()->call(request, std::min(options.request_timeout, budget));
@@ -231,7 +228,7 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::call_once(std::string e
   detail::Step step = plan.on_call(endpoint, call);
   if (step.kind == detail::Step::Kind::kSucceed) co_return std::move(step.body);
   if (step.kind == detail::Step::Kind::kFail) co_return std::move(step.error);
-  co_return plan.on_deadline(budget);  // a retryable failure, and no retries here
+  co_return plan.last_error();  // a retryable failure, and no retries here
 }
 
 // ---- write sessions

@@ -30,7 +30,9 @@
 // Threads: a Client belongs to one io_context, which must be run by exactly ONE thread; call
 // and co_await its operations only from coroutines on that io_context. Any number of
 // operations may run concurrently. (BlockingClient wraps this for any-thread use.)
-// Lifetime: operations keep the internals alive; destroying the Client closes it.
+// Lifetime: operations keep the internals alive, so the Client may be destroyed while they
+// run (they end with kClosed); destroy it on the io thread, or once the io_context no longer
+// runs. The io_context must outlive every operation.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -52,7 +54,7 @@ class Client {
  public:
   // REQUIRES: options.validate() is empty; `io` outlives every operation of this client.
   Client(asio::io_context& io, Options options);
-  ~Client();  // close()
+  ~Client();  // close(); see "Lifetime" above
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 

@@ -76,6 +76,8 @@ class RetryPlan {
   // The client was closed under the operation.
   Error on_closed() const;
 
+  // The latest retryable failure (empty message if none).
+  const Error& last_error() const { return last_; }
   bool maybe_applied() const { return maybe_applied_; }
   int attempts() const { return attempts_; }  // reported so far (calls and failed connects)
   int redirects() const { return redirects_; }
