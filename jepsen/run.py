@@ -2,7 +2,7 @@
 """Fault-injection runs of a real kvd cluster, in the Jepsen tradition (jepsen/README.md).
 
   /usr/bin/python3 jepsen/run.py run --workload register|bank|append|set --nemesis SPEC [options]
-  /usr/bin/python3 jepsen/run.py smoke      # CTest jepsen:smoke (about 4 minutes, fixed seed)
+  /usr/bin/python3 jepsen/run.py smoke      # CTest jepsen:smoke (about 3 minutes, fixed seed)
   /usr/bin/python3 jepsen/run.py teeth      # CTest jepsen:teeth: a weakened store MUST be caught
   /usr/bin/python3 jepsen/run.py long       # every workload x every nemesis, before releases
 
@@ -139,10 +139,11 @@ def do_run(build_dir, store, workload, nemesis_spec, o):
         raise SystemExit(f"run: missing {', '.join(missing)} (run tools/setup and build; see jepsen/README.md)")
     run_dir = make_run_dir(store, workload, nemesis_spec, o.seed)
     rng = random.Random(o.seed)
+    kinds = dict(nem.KINDS)
     if o.kinds:
         wanted = set(o.kinds.split(","))
         for p in packages:
-            nem.KINDS[p] = tuple(k for k in nem.KINDS[p] if k in wanted) or nem.KINDS[p]
+            kinds[p] = tuple(k for k in kinds[p] if k in wanted) or kinds[p]
     params = dict(vars(o), workload=workload, nemesis=nemesis_spec, nodes=NODES, build_dir=build_dir,
                   argv=sys.argv)
     with open(os.path.join(run_dir, "run.json"), "w") as f:
@@ -152,7 +153,7 @@ def do_run(build_dir, store, workload, nemesis_spec, o):
     topo = Topology(NODES)
     cluster = Cluster(run_dir, build_dir, NODES, o)
     timeline = nem.Timeline(os.path.join(run_dir, "nemesis.jsonl"))
-    nemesis = nem.Nemesis(cluster, topo, run_dir, build_dir, rng, timeline)
+    nemesis = nem.Nemesis(cluster, topo, run_dir, build_dir, rng, timeline, kinds)
     client = None
     client_exit, final_status, error = None, {}, None
     started = time.monotonic()
@@ -204,8 +205,8 @@ def do_run(build_dir, store, workload, nemesis_spec, o):
 def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final_status, error, started):
     events = analysis.merge(os.path.join(run_dir, "history.client.jsonl"), os.path.join(run_dir, "nemesis.jsonl"),
                             os.path.join(run_dir, "history.jsonl"))
-    if os.path.exists(os.path.join(run_dir, "history.jsonl")):
-        os.remove(os.path.join(run_dir, "history.client.jsonl"))
+    if os.path.exists(os.path.join(run_dir, "history.client.jsonl")):
+        os.remove(os.path.join(run_dir, "history.client.jsonl"))  # now inside history.jsonl
     summary_path = os.path.join(run_dir, "client-summary.json")
     client_summary = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
     ops, checks, verdict = analysis.judge(run_dir, build_dir, workload, events, o.budget_seconds, client_summary,
@@ -248,7 +249,7 @@ def summary_line(r):
 # Schedules
 
 def smoke(a):
-    """CTest's smoke: three short runs, fixed seed, about 4 minutes."""
+    """CTest's smoke: three short runs, fixed seed, about 3 minutes."""
     log(f"smoke: seed {a.seed} (replay one run with: jepsen/run.py run --workload W --nemesis N --seed S ...)")
     short = dict(time_limit=45, recovery=8, interval=5, hold_min=5, hold_max=10, budget_seconds=30)
     plan = [("register", "partition+kill"), ("bank", "pause+partition"), ("append", "combined")]

@@ -56,8 +56,9 @@ class Timeline:
 
 
 class Nemesis:
-    def __init__(self, cluster, topo, run_dir, build_dir, rng, timeline):
+    def __init__(self, cluster, topo, run_dir, build_dir, rng, timeline, kinds=None):
         self.cluster, self.topo, self.rng, self.timeline = cluster, topo, rng, timeline
+        self.kinds = kinds or KINDS
         self.run_dir, self.build_dir = run_dir, build_dir
         self.nodes = cluster.nodes
         self.active = None          # (package, description) of the fault in force
@@ -116,7 +117,7 @@ class Nemesis:
     # ---- start / stop
 
     def start(self, package, hold_s):
-        kind = self.rng.choice(KINDS[package])
+        kind = self.rng.choice(self.kinds[package])
         desc = {"fault": package, "kind": kind}
         if package == "partition":
             grudge, text = self._grudge(kind)
