@@ -21,16 +21,15 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def sh(args, check=True, input=None, timeout=30, quiet=False):
-    """Runs a command (a list); returns CompletedProcess. Bounded by `timeout` seconds."""
+def sh(args, check=True, input=None, timeout=30):
+    """Runs a command (a list); returns CompletedProcess. Bounded by `timeout` seconds; with
+    `check`, a non-zero exit raises RuntimeError with the command's stderr."""
     try:
         r = subprocess.run(args, input=input, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"timed out after {timeout}s: {' '.join(args)}")
     if check and r.returncode != 0:
         raise RuntimeError(f"failed ({r.returncode}): {' '.join(args)}\n{r.stderr.strip()}")
-    if not quiet and r.returncode != 0 and not check:
-        pass
     return r
 
 
