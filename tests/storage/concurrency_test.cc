@@ -24,24 +24,27 @@ constexpr raft::LogIndex kKeep = 6000;  // the writer compacts to last - kKeep
 std::string data_of(raft::LogIndex i) { return "entry-" + std::to_string(i); }
 raft::Term term_of(raft::LogIndex i) { return 1 + i / 1000; }
 
-TEST_CASE("GroupLog reads stay consistent while another thread persists and compacts", "[storage][group_log][threads]") {
+// The shared state of one run. Catch2 v2 assertions are not thread-safe, so the threads
+// record the first failure and the test checks it afterwards.
+struct Harness {
   TempDir dir;
-  auto store = open_ok(options_for(dir.path()));  // 64 KiB cache: ~1500 of these entries
+  std::unique_ptr<NodeStore> store = open_ok(options_for(dir.path()));  // 64 KiB cache: ~1500 entries
   GroupLog* log = store->create_group(kGroup, raft::ConfState{{1}, {}, {}}).value();
   std::atomic<bool> stop{false};
   std::atomic<raft::LogIndex> published_last{0};
   std::atomic<std::uint64_t> reads{0};
   std::shared_mutex core_mu;  // shared: a reader's sequence of calls; exclusive: compact()
-  // Catch2 v2 assertions are not thread-safe: threads record the first failure here.
+  std::atomic<bool> compact_waiting{false};  // keeps readers from starving the writer
   std::mutex failure_mu;
   std::string failure;
-  auto fail = [&](const std::string& what) {
+
+  void fail(const std::string& what) {
     std::lock_guard lock(failure_mu);
     if (failure.empty()) failure = what;
     stop.store(true);
-  };
+  }
 
-  std::thread writer([&] {
+  void write() {
     std::vector<raft::Entry> batch;
     raft::LogIndex last = 0;
     for (int round = 0; round < 600 && !stop.load(); ++round) {
@@ -54,20 +57,25 @@ TEST_CASE("GroupLog reads stay consistent while another thread persists and comp
       last = front + 49;
       published_last.store(last);
       if (round % 40 == 39 && last > kKeep + 100) {
+        compact_waiting.store(true);
         std::unique_lock core(core_mu);
+        compact_waiting.store(false);
         Status st = store->create_snapshot(kGroup, last - 100, {{1}, {}, {}}, {});
         if (st.ok()) st = store->compact(kGroup, last - kKeep);
         if (!st.ok()) return fail(st.to_string());
       }
     }
     stop.store(true);
-  });
+  }
 
-  auto reader = [&](std::uint64_t seed) {
+  void read(std::uint64_t seed) {
     std::uint64_t x = seed;
     while (!stop.load()) {
       const raft::LogIndex last = published_last.load();
-      if (last < 200) continue;
+      if (last < 200 || compact_waiting.load()) {
+        std::this_thread::yield();
+        continue;
+      }
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       std::shared_lock core(core_mu);
       // Below the rewritten tail, reaching below the tail cache now and then.
@@ -85,17 +93,23 @@ TEST_CASE("GroupLog reads stay consistent while another thread persists and comp
       if (log->term(hi - 1) != term_of(hi - 1)) return fail("wrong term at " + std::to_string(hi - 1));
       reads.fetch_add(1);
     }
-  };
-  std::thread r1(reader, 1), r2(reader, 2);
+  }
+};
+
+TEST_CASE("GroupLog reads stay consistent while another thread persists and compacts", "[storage][group_log][threads]") {
+  Harness h;
+  std::thread writer([&] { h.write(); });
+  std::thread r1([&] { h.read(1); });
+  std::thread r2([&] { h.read(2); });
   writer.join();
   r1.join();
   r2.join();
-  REQUIRE(failure.empty());
-  INFO("reads " << reads.load() << ", first " << log->first_index() << ", last " << log->last_index());
-  CHECK(reads.load() > 10);
-  CHECK(log->first_index() > 1);
-  CHECK(log->entries(log->first_index(), log->last_index() + 1, UINT64_MAX).size() ==
-        log->last_index() - log->first_index() + 1);
+  REQUIRE(h.failure.empty());
+  INFO("reads " << h.reads.load() << ", first " << h.log->first_index() << ", last " << h.log->last_index());
+  CHECK(h.reads.load() > 10);
+  CHECK(h.log->first_index() > 1);
+  CHECK(h.log->entries(h.log->first_index(), h.log->last_index() + 1, UINT64_MAX).size() ==
+        h.log->last_index() - h.log->first_index() + 1);
 }
 
 }  // namespace
