@@ -104,6 +104,7 @@ class Client {
   // Call on the io thread.
   void close();
 
+  // Counters so far. Call on the io thread.
   ClientStats stats() const;
 
   struct Impl;
