@@ -7,7 +7,7 @@
 
 #include "common/assert.h"
 #include "storage/detail/internal.h"
-#include "storage/store_open.h"
+#include "storage/detail/store_open.h"
 
 namespace kv::storage {
 namespace {

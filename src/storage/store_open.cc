@@ -1,6 +1,6 @@
 // Opening a node's RocksDB: directory layout checks, bootstrap, RocksDB options, the
 // column-family check and the node-identity check (format.h describes what is on disk).
-#include "storage/store_open.h"
+#include "storage/detail/store_open.h"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/table.h>

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "storage/coding.h"
-#include "storage/store_open.h"
+#include "storage/detail/store_open.h"
 
 namespace kv::storage::detail {
 namespace {
