@@ -18,8 +18,9 @@ WORKLOADS = [
     ("txn-cas-64x8", "txn compare-and-swap", "64/8"),
     ("txn-xshard-64x8", "txn cross-shard", "64/8"),
 ]
-LABELS = {name: label for name, label, _ in WORKLOADS}
-SHAPES = {name: shape for name, _, shape in WORKLOADS}
+# Short names for the chart's axis.
+CHART_LABELS = {"put-1x1": "put", "put-64x8": "put", "put-256x16": "put", "get-l-64x8": "get lin.",
+                "get-s-64x8": "get ser.", "txn-cas-64x8": "txn CAS", "txn-xshard-64x8": "txn x-shard"}
 
 # Busy cores of other tenants above which a run is marked contaminated (etcd-bench's rule).
 NOISY_CORES = 0.15
@@ -121,6 +122,11 @@ def format_table(summary, rss, meta):
     out.append("Values are means over the rounds; ratio = ours/etcd per round, geometric mean (min-max).")
     out.append("ops/s and ops/CPU-s: ratio > 1 favours ours. p99: ratio < 1 favours ours. "
                "ops/CPU-s = ops per second of the three servers' CPU.")
+    others = [other_cores(r["result"]) for r in meta.get("_records", [])
+              if "ops_per_s" in r["result"] and r["result"].get("available", True) and not r["result"].get("failed")]
+    if others:
+        out.append(f"Other tenants of the machine used {min(others):.2f}-{max(others):.2f} cores "
+                   f"(mean {sum(others) / len(others):.2f}) during the runs.")
     out.append("")
     head = (f"{'workload':<21} {'c/k':>6} | {'ops/s etcd':>10} {'ours':>8} {'ratio':>17} | {'p99 ms etcd':>11} "
             f"{'ours':>6} {'ratio':>17} | {'ops/CPU-s etcd':>14} {'ours':>7} {'ratio':>17} | {'noisy':>5}")
@@ -164,7 +170,8 @@ def format_rss(rss):
                      f"load took {s['load_s']:.1f} s")
     if rss.get("ratio_max_hwm"):
         lines.append(f"  ratio ours/etcd of the largest node's peak: {rss['ratio_max_hwm']:.2f} (< 1 favours ours). "
-                     "etcd's RSS includes its bbolt file mapped into memory; ours excludes RocksDB's page cache.")
+                     "RssAnon is heap; the rest of the peak is mapped files (etcd's bbolt, libraries).")
+        lines.append("  The OS page cache (RocksDB's SST reads, etcd's unmapped file pages) is in neither figure.")
     return "\n".join(lines)
 
 
@@ -180,13 +187,14 @@ def write_chart(summary, meta, path):
     rows = [e for e in summary if e["runs"] and not e["unavailable"]]
     if not rows:
         return "no chart: no results"
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
-    names = [f"{e['label']}\n{e['clients_conns']}" for e in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
+    names = [f"{CHART_LABELS.get(e['workload'], e['label'])}\n{e['clients_conns']}" for e in rows]
     xs = list(range(len(rows)))
     width = 0.38
     colors = {"etcd": "#4c78a8", "ours": "#f58518"}
     for ax, key, title, log in ((axes[0], "ops_per_s", "throughput (ops/s, higher is better)", False),
-                                (axes[1], "p99_ms", "p99 latency (ms, lower is better, log scale)", True)):
+                                (axes[1], "p99_ms", "p99 latency (ms, lower is better, log scale)", True),
+                                (axes[2], "ops_per_cpu_s", "ops per server CPU-second (higher is better)", False)):
         for i, system in enumerate(("etcd", "ours")):
             offset = (i - 0.5) * width
             means = [e[system][key] or 0 for e in rows]
@@ -201,7 +209,7 @@ def write_chart(summary, meta, path):
                 top = max(e["etcd"][key] or 0, e["ours"][key] or 0)
                 ax.annotate(f"{r:.2f}x", (x, top), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(xs)
-        ax.set_xticklabels(names, fontsize=7.5)
+        ax.set_xticklabels(names, fontsize=8)
         ax.set_title(title, fontsize=10)
         if log:
             ax.set_yscale("log")
