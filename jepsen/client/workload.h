@@ -18,7 +18,7 @@ struct WorkloadOptions {
   int ops_per_key = 0;              // register: ops before a key is retired; append: appends per key
   int accounts = 8;                 // bank
   int initial_balance = 10;         // bank: per account
-  int max_elements = 9000;          // set: adds after this many become reads (one range holds 10,000)
+  int max_elements = 100000;        // set: adds after this many become reads (bounds each read)
 };
 
 // What the final reads established (after every fault was healed).
