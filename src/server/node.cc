@@ -72,7 +72,7 @@ Node::Node(const ServerOptions& options, std::unique_ptr<storage::NodeStore> sto
         .kv("last_index", log->last_index()).kv("term", log->hard_state().term);
     shards_.emplace(g, std::move(shard));
   }
-  worker_ = std::make_unique<StorageWorker>(*store_, options_.log_keep_entries, [this](std::vector<StorageWorker::Done> done) {
+  worker_ = std::make_unique<StorageWorker>(*store_, [this](std::vector<StorageWorker::Done> done) {
     asio::post(io_, [this, done = std::move(done)]() mutable { on_storage_done(std::move(done)); });
   });
   transport_ = std::make_unique<net::PeerTransport>(
@@ -216,8 +216,27 @@ void Node::finish_ready(Shard& shard, StorageWorker::Done& done) {
   shard.applied = applied;
   complete_writes(shard, done.results, applied);
   complete_reads(shard, rd.read_states);
+  if (rd.snapshot_request) maybe_compact(shard, *rd.snapshot_request);
   shard.raft.advance(rd);
   shard.ready_in_flight = false;
+}
+
+void Node::maybe_compact(Shard& shard, raft::LogIndex snapshot_index) {
+  // Here, on the thread that drives the core: it checks the log's bounds and then reads,
+  // and a compaction from another thread in between would pull entries from under it.
+  const storage::GroupLog* log = store_->group(shard.id);
+  KV_ASSERT(log != nullptr);
+  if (snapshot_index <= log->snapshot()->meta.index) return;
+  // The state machine image is produced on demand when a follower needs one: the snapshot
+  // record only names the index it stands for.
+  storage::Status status = store_->create_snapshot(shard.id, snapshot_index, log->initial_state().conf, {});
+  KV_ASSERT_MSG(status.ok(), status.to_string().c_str());
+  if (snapshot_index > options_.log_keep_entries) {
+    status = store_->compact(shard.id, snapshot_index - options_.log_keep_entries);
+    KV_ASSERT_MSG(status.ok(), status.to_string().c_str());
+  }
+  KV_LOG(kInfo, "log compacted").kv("shard", shard.id).kv("snapshot_index", snapshot_index)
+      .kv("first_index", log->first_index());
 }
 
 void Node::send_messages(Shard& shard, std::vector<raft::Message>& messages) {

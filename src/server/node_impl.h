@@ -38,6 +38,7 @@ class Node {
   void on_storage_done(std::vector<StorageWorker::Done> done);
   void finish_ready(Shard& shard, StorageWorker::Done& done);
   void send_messages(Shard& shard, std::vector<raft::Message>& messages);
+  void maybe_compact(Shard& shard, raft::LogIndex snapshot_index);
   void note_soft_state(Shard& shard, const raft::SoftState& soft);
   void shutdown();
 

@@ -1,12 +1,11 @@
 #include "server/storage_worker.h"
 
 #include "common/assert.h"
-#include "server/log.h"
 
 namespace kv::server {
 
-StorageWorker::StorageWorker(storage::NodeStore& store, std::uint64_t log_keep_entries, DoneHandler on_done)
-    : store_(store), log_keep_entries_(log_keep_entries), on_done_(std::move(on_done)) {
+StorageWorker::StorageWorker(storage::NodeStore& store, DoneHandler on_done)
+    : store_(store), on_done_(std::move(on_done)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -61,7 +60,8 @@ void StorageWorker::process(std::vector<Job>& jobs) {
     // Nothing safe can follow a failed log write: a restart recovers from what is durable.
     KV_ASSERT_MSG(status.ok(), ("persisting the Raft log failed: " + status.to_string()).c_str());
   }
-  // 3 and 5. Apply, then snapshot and compact where the core asked for it.
+  // 3. Apply. (Step 5, compaction, runs on the network thread: the core reads the log
+  // there, and a compaction between its bounds check and its read would trip it.)
   std::vector<Done> done;
   done.reserve(jobs.size());
   for (Job& job : jobs) {
@@ -70,25 +70,9 @@ void StorageWorker::process(std::vector<Job>& jobs) {
       KV_ASSERT_MSG(status.ok(), status.to_string().c_str());
     }
     std::vector<ApplyResult> results = job.state_machine->apply(job.ready.committed_entries);
-    if (job.ready.snapshot_request) maybe_compact(job.group, *job.ready.snapshot_request);
     done.push_back(Done{job.group, std::move(job.ready), std::move(results)});
   }
   on_done_(std::move(done));
-}
-
-void StorageWorker::maybe_compact(storage::GroupId group, raft::LogIndex snapshot_index) {
-  const storage::GroupLog* log = store_.group(group);
-  KV_ASSERT(log != nullptr);
-  if (snapshot_index <= log->snapshot()->meta.index) return;
-  // The state machine image is produced on demand when a follower needs it: the snapshot
-  // record only names the index it stands for.
-  storage::Status status = store_.create_snapshot(group, snapshot_index, log->initial_state().conf, {});
-  KV_ASSERT_MSG(status.ok(), status.to_string().c_str());
-  if (snapshot_index > log_keep_entries_) {
-    status = store_.compact(group, snapshot_index - log_keep_entries_);
-    KV_ASSERT_MSG(status.ok(), status.to_string().c_str());
-  }
-  KV_LOG(kInfo, "log compacted").kv("shard", group).kv("snapshot_index", snapshot_index).kv("first_index", log->first_index());
 }
 
 }  // namespace kv::server

@@ -1,8 +1,8 @@
 // The storage thread. It takes the Readys of all shards, makes them durable with one synced
-// write (group commit across shards), applies their committed entries, takes the snapshots
-// the core asks for, and hands each Ready back to the network thread, which then sends the
-// messages that had to wait and calls advance(). This is steps 1, 3 and 5 of the Ready
-// contract in consensus/raw_node.h; the network thread does 2, 4 and 6.
+// write (group commit across shards), applies their committed entries, and hands each Ready
+// back to the network thread, which then sends the messages that had to wait, serves reads,
+// compacts the log and calls advance(). This is steps 1 and 3 of the Ready contract in
+// consensus/raw_node.h; the network thread does 2, 4, 5 and 6.
 #pragma once
 
 #include <condition_variable>
@@ -34,7 +34,7 @@ class StorageWorker {
   // Called on the storage thread with every Job of one batch, in submission order.
   using DoneHandler = std::function<void(std::vector<Done>)>;
 
-  StorageWorker(storage::NodeStore& store, std::uint64_t log_keep_entries, DoneHandler on_done);
+  StorageWorker(storage::NodeStore& store, DoneHandler on_done);
   ~StorageWorker();
   StorageWorker(const StorageWorker&) = delete;
   StorageWorker& operator=(const StorageWorker&) = delete;
@@ -47,10 +47,8 @@ class StorageWorker {
  private:
   void run();
   void process(std::vector<Job>& jobs);
-  void maybe_compact(storage::GroupId group, raft::LogIndex snapshot_index);
 
   storage::NodeStore& store_;
-  const std::uint64_t log_keep_entries_;
   const DoneHandler on_done_;
   std::mutex mu_;
   std::condition_variable cv_;
