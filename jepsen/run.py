@@ -215,6 +215,7 @@ def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final
         verdict = "error"
     c = analysis.counts(ops)
     result = {"workload": workload, "nemesis": nemesis_spec, "seed": o.seed, "valid": verdict, "error": error,
+              "weakened": ["--unsafe-stale-reads"] if o.unsafe_stale_reads else [],
               "counts": c, "checks": checks, "final_status": final_status,
               "seconds": round(time.monotonic() - started, 1), "run_dir": run_dir}
     with open(os.path.join(run_dir, "results.json"), "w") as f:
@@ -227,8 +228,9 @@ def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final
         f.write(line + "\n")
     with open(os.path.join(os.path.dirname(run_dir), "summary.log"), "a") as f:
         f.write(line + "\n")
-    if verdict is True and not o.keep_data:
-        shutil.rmtree(os.path.join(run_dir, "data"), ignore_errors=True)  # kept when anything is wrong
+    if (verdict is True or o.unsafe_stale_reads) and not o.keep_data:
+        # Kept when something is wrong with the real store; a weakened one is wrong on purpose.
+        shutil.rmtree(os.path.join(run_dir, "data"), ignore_errors=True)
     print(line, flush=True)
     for ch in checks:
         if ch["valid"] is not True:
@@ -241,8 +243,9 @@ def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final
 def summary_line(r):
     c = r["counts"]
     per = " ".join(f"{ch['checker']}={ch['valid']}" for ch in r["checks"])
+    weak = f" WEAKENED {' '.join(r['weakened'])} (must be invalid)" if r.get("weakened") else ""
     return (f"jepsen: {r['workload']:<8} x {r['nemesis']:<17} seed={r['seed']:<10} ops={c['ops']:<5} ok={c['ok']:<5} "
-            f"fail={c['fail']:<4} info={c['info']:<4} valid={r['valid']}  ({per})  {os.path.basename(r['run_dir'])}")
+            f"fail={c['fail']:<4} info={c['info']:<4} valid={r['valid']}  ({per}){weak}  {os.path.basename(r['run_dir'])}")
 
 
 # ---------------------------------------------------------------------------------------------
