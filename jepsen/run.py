@@ -5,6 +5,7 @@
   /usr/bin/python3 jepsen/run.py smoke      # CTest jepsen:smoke (about 3 minutes, fixed seed)
   /usr/bin/python3 jepsen/run.py teeth      # CTest jepsen:teeth: a weakened store MUST be caught
   /usr/bin/python3 jepsen/run.py long       # every workload x every nemesis, before releases
+  /usr/bin/python3 jepsen/run.py replay jepsen/store/RUN   # the same run, the same faults
 
 SPEC: partition, kill, pause, net, clock, several joined by '+', combined, or none.
 Needs root. Exit: 0 valid, 1 invalid, 2 unknown, 3 harness error, 77 cannot make namespaces.
@@ -71,13 +72,15 @@ def parse_args(argv):
     for name in ("smoke", "teeth"):
         s = sub.add_parser(name)
         s.add_argument("--seed", type=int, default=SMOKE_SEED)
+    rp = sub.add_parser("replay", help="rerun a run dir's workload with exactly its recorded faults")
+    rp.add_argument("run_dir")
     lg = sub.add_parser("long", help="every workload x every nemesis; stops by itself")
     lg.add_argument("--minutes", type=float, default=3, help="of faults per run (default 3)")
     lg.add_argument("--workloads", default=",".join(WORKLOADS))
     lg.add_argument("--nemeses", default="partition,kill,pause,net,clock,combined")
     lg.add_argument("--seed", type=int, default=None)
     # Sub-commands also accept the global options after their name.
-    for p in (r, lg) + tuple(sub.choices[n] for n in ("smoke", "teeth")):
+    for p in (r, lg, rp) + tuple(sub.choices[n] for n in ("smoke", "teeth")):
         p.add_argument("--build-dir", dest="build_dir_sub", default=None)
         p.add_argument("--store", dest="store_sub", default=None)
     a = ap.parse_args(argv)
@@ -128,8 +131,10 @@ def client_command(build_dir, run_dir, cluster, workload, o):
     return netns_exec(HUB, cmd)
 
 
-def do_run(build_dir, store, workload, nemesis_spec, o):
-    """One run, start to verdict. Returns a result dict (verdict: True/False/'unknown'/'error')."""
+def do_run(build_dir, store, workload, nemesis_spec, o, replay=None):
+    """One run, start to verdict. Returns a result dict (verdict: True/False/'unknown'/'error').
+    `replay`: faults recorded by an earlier run (nemesis.recorded_faults), applied instead of
+    a random schedule."""
     if o.seed is None:
         o.seed = random.randrange(1, 1 << 31)
     packages = nem.parse_packages(nemesis_spec)
@@ -169,8 +174,11 @@ def do_run(build_dir, store, workload, nemesis_spec, o):
                                   stdout=client_log, stderr=subprocess.STDOUT)
         client_log.close()
         timeline.event("phase", {"phase": "main", "seconds": o.time_limit})
-        nem.run_schedule(nemesis, packages, o.time_limit, o.interval, o.hold_min, o.hold_max, rng,
-                         abort=lambda: client.poll() is not None)
+        if replay is not None:
+            nem.replay_schedule(nemesis, replay, o.time_limit, abort=lambda: client.poll() is not None)
+        else:
+            nem.run_schedule(nemesis, packages, o.time_limit, o.interval, o.hold_min, o.hold_max, rng,
+                             abort=lambda: client.poll() is not None)
         nemesis.heal_all()
         timeline.event("phase", {"phase": "recovery", "seconds": o.recovery})
         deadline = time.monotonic() + o.recovery
@@ -295,6 +303,18 @@ def long_schedule(a):
     return 0 if all(r["valid"] is True for r in results) else 1
 
 
+def replay(a):
+    """Same workload, parameters and seed as RUN_DIR, and the same faults on the same nodes at
+    the same offsets (timing of the ops themselves cannot be replayed on a real cluster)."""
+    src = os.path.abspath(a.run_dir)
+    with open(os.path.join(src, "run.json")) as f:
+        params = json.load(f)
+    o = run_defaults(**{k: params[k] for k in vars(run_defaults()) if k in params})
+    recorded = nem.recorded_faults(os.path.join(src, "nemesis.jsonl"))
+    log(f"replay: {len(recorded)} recorded faults of {src}")
+    return EXIT.get(do_run(a.build_dir, a.store, params["workload"], params["nemesis"], o, replay=recorded)["valid"], 3)
+
+
 def print_table(results):
     print("\n".join(["", "summary:"] + [summary_line(r) for r in results]), flush=True)
 
@@ -314,6 +334,8 @@ def main(argv):
         return teeth(a)
     if a.cmd == "long":
         return long_schedule(a)
+    if a.cmd == "replay":
+        return replay(a)
     o = run_defaults(**{k: getattr(a, k) for k in vars(run_defaults()) if hasattr(a, k)})
     return EXIT.get(do_run(a.build_dir, a.store, a.workload, a.nemesis, o)["valid"], 3)
 

@@ -116,27 +116,30 @@ class Nemesis:
 
     # ---- start / stop
 
-    def start(self, package, hold_s):
-        kind = self.rng.choice(self.kinds[package])
+    def start(self, package, hold_s, forced=None):
+        """Starts one fault of `package`: a random kind on random (or the leader's) nodes, or
+        exactly `forced`, the value of a "start" event from an earlier timeline (replay).
+        Everything chosen is in the returned description, so the timeline can be replayed."""
+        f = forced or {}
+        kind = f.get("kind") or self.rng.choice(self.kinds[package])
         desc = {"fault": package, "kind": kind}
         if package == "partition":
-            grudge, text = self._grudge(kind)
+            if "grudge" in f:
+                grudge, text = {n: set(v) for n, v in f["grudge"].items()}, f.get("partition", "replayed")
+            else:
+                grudge, text = self._grudge(kind)
             self.topo.apply_grudge(grudge)
             desc["partition"] = text
-        elif package == "kill":
-            targets = self._pick(kind)
+            desc["grudge"] = {n: sorted(v) for n, v in sorted(grudge.items()) if v}
+        elif package in ("kill", "pause"):
+            targets = f.get("nodes") or self._pick(kind)
             for n in targets:
-                self.cluster.kill(n)
-            desc["nodes"] = targets
-        elif package == "pause":
-            targets = self._pick(kind)
-            for n in targets:
-                self.cluster.pause(n)
+                (self.cluster.kill if package == "kill" else self.cluster.pause)(n)
             desc["nodes"] = targets
         elif package == "net":
-            desc.update(self._start_net(kind, hold_s))
+            desc.update(self._start_net(kind, hold_s, f))
         elif package == "clock":
-            desc.update(self._start_clock(kind, hold_s))
+            desc.update(self._start_clock(kind, hold_s, f))
         self.active = (package, desc)
         self.timeline.event("start", desc)
         log(f"nemesis: start {json.dumps(desc)}")
@@ -177,11 +180,11 @@ class Nemesis:
 
     # ---- net
 
-    def _start_net(self, kind, hold_s):
+    def _start_net(self, kind, hold_s, forced):
         out = {}
         if "delay" in kind:
-            delay = self.rng.randint(50, 200)
-            jitter = delay // 5
+            delay = forced.get("delay_ms") or self.rng.randint(50, 200)
+            jitter = forced.get("jitter_ms", delay // 5)
             out.update(delay_ms=delay, jitter_ms=jitter)
             for n in self.nodes:
                 logf = open(os.path.join(self.run_dir, "logs", f"nfq_delay-{n}.log"), "ab")
@@ -193,7 +196,7 @@ class Nemesis:
                 logf.close()
                 self.topo.queue_output(n, 1)
         if "loss" in kind:
-            pct = self.rng.randint(5, 30)
+            pct = forced.get("loss_percent") or self.rng.randint(5, 30)
             out["loss_percent"] = pct
             self.topo.apply_loss(self.nodes, pct)
         return out
@@ -208,24 +211,21 @@ class Nemesis:
 
     # ---- clock
 
-    def _start_clock(self, kind, hold_s):
+    def _start_clock(self, kind, hold_s, forced):
         if not self.cluster.opts.clock:
             raise RuntimeError("the clock nemesis needs kvd started under libfaketime (opts.clock)")
         def offset():
             s = self.rng.randint(1, 300) * self.rng.choice((-1, 1))
             return f"{s:+d}s"
-        if kind == "bump":
-            n = self.rng.choice(self.nodes)
-            o = offset()
-            self.cluster.set_clock(n, o)
-            return {"offsets": {n: o}}
-        if kind == "scramble":
-            offs = {n: offset() for n in self.nodes}
+        if kind in ("bump", "scramble"):
+            offs = forced.get("offsets")
+            if not offs:
+                offs = {self.rng.choice(self.nodes): offset()} if kind == "bump" else {n: offset() for n in self.nodes}
             for n, o in offs.items():
                 self.cluster.set_clock(n, o)
             return {"offsets": offs}
         # strobe: one node's clock jumps between +0 and an offset every 2 s while the fault holds.
-        n, o = self.rng.choice(self.nodes), offset()
+        n, o = next(iter(forced["strobe"].items())) if forced.get("strobe") else (self.rng.choice(self.nodes), offset())
         self.strobe_stop = threading.Event()
 
         def strobe(stop=self.strobe_stop, node=n, off=o, limit=time.monotonic() + hold_s + 30):
@@ -263,5 +263,41 @@ def run_schedule(nemesis, packages, seconds, interval_s, hold_min_s, hold_max_s,
         hold = min(rng.uniform(hold_min_s, hold_max_s), remaining)
         nemesis.start(rng.choice(packages), hold)
         sleep_until(time.monotonic() + hold)
+        nemesis.stop()
+    sleep_until(end)
+
+
+def recorded_faults(timeline_path):
+    """[(start_s, stop_s, start-event value)] of an earlier run, relative to its main phase."""
+    t0, out, open_fault = None, [], None
+    with open(timeline_path) as f:
+        for line in f:
+            e = json.loads(line)
+            if e["f"] == "phase" and e["value"].get("phase") == "main":
+                t0 = e["t_ns"]
+            elif t0 is not None and e["f"] == "start":
+                open_fault = ((e["t_ns"] - t0) / 1e9, e["value"])
+            elif t0 is not None and e["f"] in ("stop", "heal-all") and open_fault is not None:
+                out.append((open_fault[0], (e["t_ns"] - t0) / 1e9, open_fault[1]))
+                open_fault = None
+    return out
+
+
+def replay_schedule(nemesis, recorded, seconds, abort):
+    """The faults of `recorded` (see recorded_faults), each at its recorded offset from now and
+    for its recorded hold, on the same nodes; at most `seconds` in all."""
+    t0 = time.monotonic()
+    end = t0 + seconds
+
+    def sleep_until(t):
+        while time.monotonic() < min(t, end) and not abort():
+            time.sleep(min(0.5, max(0.0, t - time.monotonic())))
+
+    for start_s, stop_s, desc in recorded:
+        sleep_until(t0 + start_s)
+        if time.monotonic() >= end or abort():
+            break
+        nemesis.start(desc["fault"], stop_s - start_s, forced=desc)
+        sleep_until(t0 + stop_s)
         nemesis.stop()
     sleep_until(end)
