@@ -40,9 +40,12 @@ def why_no_namespaces():
     for tool in ("unshare", "ip"):
         if shutil.which(tool) is None:
             return f"'{tool}' is missing"
-    # A throwaway probe: can a private mount + network namespace be made at all?
-    probe = subprocess.run(["unshare", "--net", "--mount", "--pid", "--fork", "--propagation", "private",
-                            "sh", "-c", "ip link set lo up"], capture_output=True, text=True, timeout=20)
+    # A throwaway probe of exactly what a run does: a private mount namespace with a tmpfs
+    # /run/netns, and a named network namespace in it (gone when the probe exits).
+    script = ("mkdir -p /run/netns && mount -t tmpfs jepsen-probe /run/netns && ip netns add jprobe && "
+              "ip -n jprobe link set lo up && ip netns del jprobe")
+    probe = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=20)
     if probe.returncode != 0:
         return f"cannot create namespaces here: {probe.stderr.strip() or probe.returncode}"
     return None
