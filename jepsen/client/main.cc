@@ -106,6 +106,9 @@ Args parse_args(int argc, char** argv) {
   if (a.nodes.empty()) usage("--nodes is required");
   if (a.command == "run") {
     if (a.history.empty()) usage("--history is required");
+    if (a.workload != "register" && a.workload != "bank" && a.workload != "append" && a.workload != "set") {
+      usage("--workload must be register, bank, append or set");
+    }
     if (a.concurrency < 1 || a.concurrency > 200) usage("--concurrency must be 1..200");
     if (a.rate <= 0) usage("--rate must be positive");
     if (a.workload_options.accounts < 2) usage("--accounts must be at least 2");
@@ -172,67 +175,26 @@ void worker_loop(Worker& w, Workload& workload, RunControl& control, double per_
   }
 }
 
-int run(const Args& a) {
-  HistoryLog log(a.history);
-  Cluster cluster(a.nodes, a.timeouts);
-  std::unique_ptr<Workload> workload = make_workload(a.workload, a.workload_options, log);
-  if (!workload) usage("unknown workload '" + a.workload + "'");
-  const std::int64_t start = monotonic_ns();
-  // Shared with the stdin thread, which may outlive this function (it is detached).
-  auto control_ptr = std::make_shared<RunControl>(a.max_ops, start + static_cast<std::int64_t>(a.max_seconds * 1e9));
-  RunControl& control = *control_ptr;
-
-  const auto n = static_cast<std::size_t>(a.concurrency);
-  std::vector<Worker> workers(n);
-  for (std::size_t i = 0; i < n; ++i) {
+// Workers 0..n-1 are the main phase's processes (worker i on node i mod nodes); the final
+// readers are one per node, with process ids far above any worker's.
+std::vector<Worker> make_workers(std::size_t count, std::int64_t first_process, std::int64_t stride,
+                                 std::uint64_t seed, HistoryLog& log, Cluster& cluster) {
+  std::vector<Worker> workers(count);
+  for (std::size_t i = 0; i < count; ++i) {
     Worker& w = workers[i];
     w.index = i;
-    w.process = static_cast<std::int64_t>(i);
-    w.process_stride = a.concurrency;
+    w.process = first_process + static_cast<std::int64_t>(i);
+    w.process_stride = stride;
     w.node = i % cluster.size();
-    w.rng.seed(a.seed * 1'000'003 + i);
+    w.rng.seed(seed * 1'000'003 + static_cast<std::uint64_t>(first_process) + i);
     w.log = &log;
     w.cluster = &cluster;
   }
-  if (!workload->setup(workers[0], control.deadline_ns())) {
-    std::fprintf(stderr, "jepsen_client: the cluster could not be set up for %s\n", a.workload.c_str());
-    return 4;
-  }
-  std::fprintf(stderr, "jepsen_client: %s: %d workers at %.0f ops/s on %zu nodes, seed %llu\n", a.workload.c_str(),
-               a.concurrency, a.rate, cluster.size(), static_cast<unsigned long long>(a.seed));
+  return workers;
+}
 
-  // stdin: "final" (or end of file) ends the main phase. Detached: it may block in read.
-  std::thread([control_ptr] {
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      if (line == "final" || line == "stop") break;
-    }
-    control_ptr->stop();
-  }).detach();
-
-  std::vector<std::thread> threads;
-  for (Worker& w : workers) {
-    threads.emplace_back([&w, &workload, &control, &a] { worker_loop(w, *workload, control, a.rate / a.concurrency); });
-  }
-  for (std::thread& t : threads) t.join();
-  control.stop();
-
-  // Final reads: fresh processes (ids far above the workers'), one per node.
-  FinalReport report;
-  report.node_ok.assign(cluster.size(), false);
-  std::vector<Worker> finals(cluster.size());
-  for (std::size_t i = 0; i < finals.size(); ++i) {
-    finals[i].index = n + i;
-    finals[i].process = 1'000'000 + static_cast<std::int64_t>(i);
-    finals[i].process_stride = static_cast<std::int64_t>(cluster.size());
-    finals[i].node = i;
-    finals[i].rng.seed(a.seed + 7 * i);
-    finals[i].log = &log;
-    finals[i].cluster = &cluster;
-  }
-  const std::int64_t final_start = monotonic_ns();
-  workload->final_reads(finals, final_start + static_cast<std::int64_t>(a.final_seconds * 1e9), report);
-
+void write_summary(const Args& a, const Cluster& cluster, const FinalReport& report, std::int64_t start,
+                   std::int64_t final_start) {
   Json summary = Json::object();
   summary.set("workload", a.workload);
   summary.set("seconds", static_cast<double>(monotonic_ns() - start) / 1e9);
@@ -256,7 +218,47 @@ int run(const Args& a) {
     }
   }
   std::fprintf(stderr, "jepsen_client: done: %s\n", summary.dump().c_str());
-  // Exit without tearing down clients still blocked on a dead node: the process ends here.
+}
+
+int run(const Args& a) {
+  HistoryLog log(a.history);
+  Cluster cluster(a.nodes, a.timeouts);
+  std::unique_ptr<Workload> workload = make_workload(a.workload, a.workload_options, log);
+  if (!workload) usage("unknown workload '" + a.workload + "'");
+  const std::int64_t start = monotonic_ns();
+  // Shared with the stdin thread, which may outlive this function (it is detached).
+  auto control = std::make_shared<RunControl>(a.max_ops, start + static_cast<std::int64_t>(a.max_seconds * 1e9));
+  std::vector<Worker> workers = make_workers(static_cast<std::size_t>(a.concurrency), 0, a.concurrency, a.seed, log, cluster);
+  if (!workload->setup(workers[0], control->deadline_ns())) {
+    std::fprintf(stderr, "jepsen_client: the cluster could not be set up for %s\n", a.workload.c_str());
+    return 4;
+  }
+  std::fprintf(stderr, "jepsen_client: %s: %d workers at %.0f ops/s on %zu nodes, seed %llu\n", a.workload.c_str(),
+               a.concurrency, a.rate, cluster.size(), static_cast<unsigned long long>(a.seed));
+
+  // stdin: "final" (or end of file) ends the main phase.
+  std::thread([control] {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (line == "final" || line == "stop") break;
+    }
+    control->stop();
+  }).detach();
+
+  std::vector<std::thread> threads;
+  for (Worker& w : workers) {
+    threads.emplace_back([&w, &workload, &control, &a] { worker_loop(w, *workload, *control, a.rate / a.concurrency); });
+  }
+  for (std::thread& t : threads) t.join();
+  control->stop();
+
+  FinalReport report;
+  report.node_ok.assign(cluster.size(), false);
+  std::vector<Worker> finals =
+      make_workers(cluster.size(), 1'000'000, static_cast<std::int64_t>(cluster.size()), a.seed, log, cluster);
+  const std::int64_t final_start = monotonic_ns();
+  workload->final_reads(finals, final_start + static_cast<std::int64_t>(a.final_seconds * 1e9), report);
+  write_summary(a, cluster, report, start, final_start);
   std::fflush(nullptr);
   return 0;
 }
