@@ -47,6 +47,8 @@ def add_run_options(p):
     p.add_argument("--hold-max", type=float, default=20, help="longest fault, seconds (default 20)")
     p.add_argument("--kinds", default="", help="only these fault kinds, e.g. isolate-leader,isolate-one")
     p.add_argument("--unsafe-stale-reads", action="store_true", help="start kvd weakened (teeth)")
+    p.add_argument("--unsafe-blind-writes", action="store_true",
+                   help="bank/append: transactions commit without compares (teeth)")
     p.add_argument("--serializable-reads", type=float, default=0.2,
                    help="register: fraction of reads that are serializable (default 0.2)")
     p.add_argument("--keys", type=int, default=0, help="register/append: live keys (default: workload's)")
@@ -128,6 +130,8 @@ def client_command(build_dir, run_dir, cluster, workload, o):
         cmd += ["--keys", str(o.keys)]
     if o.ops_per_key:
         cmd += ["--ops-per-key", str(o.ops_per_key)]
+    if o.unsafe_blind_writes:
+        cmd += ["--unsafe-blind-writes", "true"]
     return netns_exec(HUB, cmd)
 
 
@@ -223,7 +227,7 @@ def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final
         verdict = "error"
     c = analysis.counts(ops)
     result = {"workload": workload, "nemesis": nemesis_spec, "seed": o.seed, "valid": verdict, "error": error,
-              "weakened": ["--unsafe-stale-reads"] if o.unsafe_stale_reads else [],
+              "weakened": weakening(o),
               "counts": c, "checks": checks, "final_status": final_status,
               "seconds": round(time.monotonic() - started, 1), "run_dir": run_dir}
     with open(os.path.join(run_dir, "results.json"), "w") as f:
@@ -236,7 +240,7 @@ def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final
         f.write(line + "\n")
     with open(os.path.join(os.path.dirname(run_dir), "summary.log"), "a") as f:
         f.write(line + "\n")
-    if (verdict is True or o.unsafe_stale_reads) and not o.keep_data:
+    if (verdict is True or weakening(o)) and not o.keep_data:
         # Kept when something is wrong with the real store; a weakened one is wrong on purpose.
         shutil.rmtree(os.path.join(run_dir, "data"), ignore_errors=True)
     print(line, flush=True)
@@ -246,6 +250,12 @@ def finish_run(run_dir, build_dir, workload, nemesis_spec, o, client_exit, final
     if error:
         log(f"  harness error: {error}")
     return result
+
+
+def weakening(o):
+    """The deliberate weakenings a run was made with (teeth runs): they must come out invalid."""
+    return (["kvd --unsafe-stale-reads"] if o.unsafe_stale_reads else []) + \
+        (["client --unsafe-blind-writes"] if o.unsafe_blind_writes else [])
 
 
 def summary_line(r):
@@ -271,19 +281,36 @@ def smoke(a):
 
 
 def teeth(a):
-    """kvd --unsafe-stale-reads true serves linearizable reads locally; isolating a node while
-    every node keeps serving reads of one key MUST come out nonlinearizable."""
-    o = run_defaults(seed=a.seed, unsafe_stale_reads=True, time_limit=30, recovery=3, interval=3, hold_min=8,
-                     hold_max=10, kinds="isolate-leader,isolate-one", keys=1, ops_per_key=400, rate=150,
-                     serializable_reads=0.0, final_seconds=20, budget_seconds=30)
-    r = do_run(a.build_dir, a.store, "register", "partition", o)
-    linear = next(ch for ch in r["checks"] if ch["checker"] == "linear")
-    if linear["valid"] is False and "nonlinearizable" in linear["anomaly_types"]:
-        print("teeth: OK: the weakened store (--unsafe-stale-reads) was caught: nonlinearizable", flush=True)
-        return 0
-    print(f"teeth: FAILED: the checker did not catch stale reads (linear valid={linear['valid']}); "
-          f"see {r['run_dir']}", flush=True)
-    return 1
+    """Checkers that never fail prove nothing, so each weakening below MUST come out invalid.
+    1. kvd --unsafe-stale-reads true serves linearizable reads locally (no ReadIndex).
+       Isolating the leader or a node, while every node keeps serving reads of one key,
+       must be `nonlinearizable` (kvcheck linear).
+    2. jepsen_client --unsafe-blind-writes commits bank transfers without their version
+       compares: concurrent transfers lose updates, and money appears or vanishes
+       (kvcheck bank: wrong-total), with no faults at all.
+    3. The same for append: lost appends must show up in kvcheck append (incompatible-order,
+       G-single, G0, ...; whichever the history has)."""
+    stale = run_defaults(seed=a.seed, unsafe_stale_reads=True, time_limit=30, recovery=3, interval=3, hold_min=8,
+                         hold_max=10, kinds="isolate-leader,isolate-one", keys=1, ops_per_key=400, rate=150,
+                         serializable_reads=0.0, final_seconds=20, budget_seconds=30)
+    blind = run_defaults(seed=a.seed, unsafe_blind_writes=True, time_limit=12, recovery=2, rate=150,
+                         final_seconds=20, budget_seconds=30)
+    plan = [("register", "partition", stale, "linear", "nonlinearizable"),
+            ("bank", "none", blind, "bank", "wrong-total"),
+            ("append", "none", run_defaults(**vars(blind)), "append", None)]
+    failed = []
+    for workload, spec, o, checker, anomaly in plan:
+        r = do_run(a.build_dir, a.store, workload, spec, o)
+        check = next((ch for ch in r["checks"] if ch["checker"] == checker), {"valid": None, "anomaly_types": []})
+        if check["valid"] is False and (anomaly is None or anomaly in check["anomaly_types"]):
+            print(f"teeth: OK: {' '.join(weakening(o))} was caught by {checker}: "
+                  f"{', '.join(check['anomaly_types'])}", flush=True)
+        else:
+            failed.append(f"{' '.join(weakening(o))} was NOT caught by {checker} (valid={check['valid']}, "
+                          f"anomalies {check['anomaly_types']}); see {r['run_dir']}")
+    for f in failed:
+        print("teeth: FAILED: " + f, flush=True)
+    return 1 if failed else 0
 
 
 def long_schedule(a):

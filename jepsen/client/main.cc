@@ -50,7 +50,7 @@ struct Args {
                "         --history FILE [--summary FILE] [--seed N] [--concurrency N] [--rate OPS_PER_S]\n"
                "         [--max-ops N] [--max-seconds S] [--final-seconds S] [--request-timeout-ms N]\n"
                "         [--op-timeout-ms N] [--serializable-reads FRACTION] [--keys N] [--ops-per-key N]\n"
-               "         [--accounts N]\n"
+               "         [--accounts N] [--unsafe-blind-writes true (TESTING ONLY: txns without compares)]\n"
                "       jepsen_client status --nodes NAME=HOST:PORT,...\n",
                why.c_str());
   std::exit(2);
@@ -101,6 +101,7 @@ Args parse_args(int argc, char** argv) {
     else if (f == "--keys") a.workload_options.active_keys = static_cast<int>(number(f, v));
     else if (f == "--ops-per-key") a.workload_options.ops_per_key = static_cast<int>(number(f, v));
     else if (f == "--accounts") a.workload_options.accounts = static_cast<int>(number(f, v));
+    else if (f == "--unsafe-blind-writes") a.workload_options.unsafe_blind_writes = v == "true";
     else usage("unknown flag " + f);
   }
   if (a.nodes.empty()) usage("--nodes is required");

@@ -9,6 +9,8 @@ namespace {
 
 class SingleShardTxn final : public TxnExecutor {
  public:
+  explicit SingleShardTxn(bool unsafe_blind_writes) : blind_(unsafe_blind_writes) {}
+
   TxnOutcome run(client::BlockingClient& client, const std::vector<std::string>& keys,
                  const TxnLogic& logic) override {
     KV_ASSERT(!keys.empty());
@@ -44,6 +46,7 @@ class SingleShardTxn final : public TxnExecutor {
     // 3. Commit iff nothing we read has changed since.
     client::TxnRequest commit;
     for (const std::string& k : keys) {
+      if (blind_) break;  // the deliberate weakening: no compares, lost updates
       commit.compares.push_back(client::TxnCompare{k, client::CompareOp::kEqual, net::CompareVersion{out.reads[k].version}});
     }
     for (auto& [k, v] : *writes) {
@@ -60,11 +63,16 @@ class SingleShardTxn final : public TxnExecutor {
     if (!done->succeeded) out.error = "conflict: a key changed since the snapshot";
     return out;
   }
+
+ private:
+  const bool blind_;
 };
 
 }  // namespace
 
-std::unique_ptr<TxnExecutor> make_txn_executor() { return std::make_unique<SingleShardTxn>(); }
+std::unique_ptr<TxnExecutor> make_txn_executor(bool unsafe_blind_writes) {
+  return std::make_unique<SingleShardTxn>(unsafe_blind_writes);
+}
 
 Outcome outcome_of(TxnStatus status) {
   switch (status) {

@@ -59,7 +59,10 @@ class TxnExecutor {
 };
 
 // The executor the workloads use (today: single-shard OCC, see above).
-std::unique_ptr<TxnExecutor> make_txn_executor();
+// `unsafe_blind_writes` (TESTING ONLY, for the teeth test): commit without the version
+// compares, so concurrent transactions lose each other's updates; the bank and append
+// checkers must then report anomalies.
+std::unique_ptr<TxnExecutor> make_txn_executor(bool unsafe_blind_writes = false);
 
 // Maps a transaction's outcome to the history's: committed -> ok, aborted -> fail,
 // unknown -> info.

@@ -19,6 +19,7 @@ struct WorkloadOptions {
   int accounts = 8;                 // bank
   int initial_balance = 10;         // bank: per account
   int max_elements = 100000;        // set: adds after this many become reads (bounds each read)
+  bool unsafe_blind_writes = false;  // bank/append: TESTING ONLY, see make_txn_executor()
 };
 
 // What the final reads established (after every fault was healed).

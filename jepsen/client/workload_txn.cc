@@ -24,7 +24,8 @@ bool balance(const TxnRead& r, std::int64_t& out) {
 // ---------------------------------------------------------------------------------------------
 class BankWorkload final : public Workload {
  public:
-  BankWorkload(const WorkloadOptions& o, HistoryLog& log) : initial_(o.initial_balance), txn_(make_txn_executor()) {
+  BankWorkload(const WorkloadOptions& o, HistoryLog& log)
+      : initial_(o.initial_balance), txn_(make_txn_executor(o.unsafe_blind_writes)) {
     KV_ASSERT(o.accounts >= 2);
     Json names = Json::array();
     for (int i = 0; i < o.accounts; ++i) {
@@ -121,7 +122,7 @@ class AppendWorkload final : public Workload {
   explicit AppendWorkload(const WorkloadOptions& o)
       : max_appends_(o.ops_per_key > 0 ? o.ops_per_key : 32),
         live_(static_cast<std::size_t>(o.active_keys > 0 ? o.active_keys : 8)),
-        txn_(make_txn_executor()) {
+        txn_(make_txn_executor(o.unsafe_blind_writes)) {
     for (std::size_t i = 0; i < live_.size(); ++i) live_[i] = LiveKey{next_key_++, 0};
   }
 
