@@ -4,7 +4,7 @@ repeat), bounded in time and in count. Every start and stop is written to the ti
 
 Packages (a run's --nemesis is one of them, several joined by '+', 'combined' or 'none'):
   partition  halves | isolate-one | isolate-leader | ring (majorities ring) | bridge | one-way
-  kill       kill -9 then restart: one | leader | minority | majority
+  kill       kill -9 then restart: one | leader | minority | majority | all
   pause      SIGSTOP then SIGCONT: one | leader | minority
   net        delay (nfq_delay, 50-200 ms +- jitter) | loss (nft numgen, 5-30%) | delay+loss
   clock      wall-clock offsets through libfaketime: bump (one node) | scramble (all) | strobe
@@ -21,7 +21,7 @@ from .topology import netns_exec
 PACKAGES = ("partition", "kill", "pause", "net", "clock")
 KINDS = {
     "partition": ("halves", "isolate-one", "isolate-leader", "ring", "bridge", "one-way"),
-    "kill": ("one", "leader", "minority", "majority"),
+    "kill": ("one", "leader", "minority", "majority", "all"),
     "pause": ("one", "leader", "minority"),
     "net": ("delay", "loss", "delay+loss"),
     "clock": ("bump", "scramble", "strobe"),
@@ -80,6 +80,8 @@ class Nemesis:
             return nodes[:len(nodes) // 2]
         if kind == "majority":
             return nodes[:len(nodes) // 2 + 1]
+        if kind == "all":
+            return nodes
         raise ValueError(kind)
 
     def _grudge(self, kind):
