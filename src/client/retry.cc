@@ -207,7 +207,14 @@ const std::string& routing_key(const net::RequestOp& op) {
       if (!r.success.empty()) return key_of_txn_op(r.success.front());
       if (!r.failure.empty()) return key_of_txn_op(r.failure.front());
       return kNone;
-    } else if constexpr (std::is_same_v<T, net::StatusRequest> || std::is_same_v<T, net::MembersRequest>) {
+    } else if constexpr (std::is_same_v<T, net::TxnPrepareRequest>) {
+      return r.part.writes.empty() ? (r.part.reads.empty() ? (r.part.ranges.empty() ? kNone : r.part.ranges.front().start)
+                                                           : r.part.reads.front().key)
+                                   : r.part.writes.front().key;
+    } else if constexpr (std::is_same_v<T, net::TxnDecideRequest>) {
+      return r.primary;
+    } else if constexpr (std::is_same_v<T, net::StatusRequest> || std::is_same_v<T, net::MembersRequest> ||
+                         std::is_same_v<T, net::ShardMapRequest> || std::is_same_v<T, net::TxnCommitRequest>) {
       return kNone;
     } else {
       return r.key;

@@ -5,6 +5,7 @@
 
 #include "net/client_codec.h"
 #include "net/detail/capnp_frame.h"
+#include "net/detail/txn_codec.h"
 #include "net/schema/kv.capnp.h"
 
 namespace kv::net {
@@ -198,7 +199,12 @@ void encode_op(const RequestOp& op, wire::Request::Builder out) {
         else if constexpr (std::is_same_v<T, CasRequest>) encode(r, out.initCas());
         else if constexpr (std::is_same_v<T, StatusRequest>) out.initStatus();
         else if constexpr (std::is_same_v<T, MembersRequest>) out.initMembers();
-        else encode(r, out.initTxn());
+        else if constexpr (std::is_same_v<T, TxnRequest>) encode(r, out.initTxn());
+        else if constexpr (std::is_same_v<T, TxnCommitRequest>) detail::encode(r, out.initTxnCommit());
+        else if constexpr (std::is_same_v<T, TxnPrepareRequest>) detail::encode(r, out.initTxnPrepare());
+        else if constexpr (std::is_same_v<T, TxnDecideRequest>) detail::encode(r, out.initTxnDecide());
+        else if constexpr (std::is_same_v<T, TxnResolveRequest>) detail::encode(r, out.initTxnResolve());
+        else out.initShardMap();
       },
       op);
 }
@@ -213,6 +219,11 @@ RequestOp decode_op(wire::Request::Reader in) {
     case wire::Request::STATUS: return StatusRequest{};
     case wire::Request::MEMBERS: return MembersRequest{};
     case wire::Request::TXN: return decode(in.getTxn());
+    case wire::Request::TXN_COMMIT: return detail::decode(in.getTxnCommit());
+    case wire::Request::TXN_PREPARE: return detail::decode(in.getTxnPrepare());
+    case wire::Request::TXN_DECIDE: return detail::decode(in.getTxnDecide());
+    case wire::Request::TXN_RESOLVE: return detail::decode(in.getTxnResolve());
+    case wire::Request::SHARD_MAP: return ShardMapRequest{};
   }
   throw DecodeError("unknown request kind " + std::to_string(static_cast<unsigned>(in.which())));
 }
@@ -226,6 +237,8 @@ std::size_t estimate_words(const Request& request) {
         if constexpr (std::is_same_v<T, PutRequest>) bytes_total += r.key.size() + r.value.size();
         else if constexpr (std::is_same_v<T, GetRequest>) bytes_total += r.key.size();
         else if constexpr (std::is_same_v<T, CasRequest>) bytes_total += 2 * r.key.size() + 64;
+        else if constexpr (std::is_same_v<T, TxnCommitRequest>) bytes_total += detail::payload_bytes(r.txn);
+        else if constexpr (std::is_same_v<T, TxnPrepareRequest>) bytes_total += detail::payload_bytes(r.part);
       },
       request.op);
   return bytes_total / kWordBytes;

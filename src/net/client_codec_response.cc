@@ -5,6 +5,7 @@
 
 #include "net/client_codec.h"
 #include "net/detail/capnp_frame.h"
+#include "net/detail/txn_codec.h"
 #include "net/schema/kv.capnp.h"
 
 namespace kv::net {
@@ -270,7 +271,11 @@ void encode_body(const ResponseBody& body, wire::Response::Builder out) {
         else if constexpr (std::is_same_v<T, CasResponse>) encode(r, out.initCas());
         else if constexpr (std::is_same_v<T, StatusResponse>) encode(r, out.initStatus());
         else if constexpr (std::is_same_v<T, MembersResponse>) encode(r, out.initMembers());
-        else encode(r, out.initTxn());
+        else if constexpr (std::is_same_v<T, TxnResponse>) encode(r, out.initTxn());
+        else if constexpr (std::is_same_v<T, TxnCommitResponse>) detail::encode(r, out.initTxnCommit());
+        else if constexpr (std::is_same_v<T, TxnVoteResponse>) detail::encode(r, out.initTxnVote());
+        else if constexpr (std::is_same_v<T, TxnOutcomeResponse>) detail::encode(r, out.initTxnOutcome());
+        else detail::encode(r, out.initShardMap());
       },
       body);
 }
@@ -286,6 +291,10 @@ ResponseBody decode_body(wire::Response::Reader in) {
     case wire::Response::STATUS: return decode(in.getStatus());
     case wire::Response::MEMBERS: return decode(in.getMembers());
     case wire::Response::TXN: return decode(in.getTxn());
+    case wire::Response::TXN_COMMIT: return detail::decode(in.getTxnCommit());
+    case wire::Response::TXN_VOTE: return detail::decode(in.getTxnVote());
+    case wire::Response::TXN_OUTCOME: return detail::decode(in.getTxnOutcome());
+    case wire::Response::SHARD_MAP: return detail::decode(in.getShardMap());
   }
   unknown("response kind", static_cast<unsigned>(in.which()));
 }
@@ -296,6 +305,7 @@ std::size_t estimate_words(const ResponseBody& body) {
   if (const auto* range = std::get_if<RangeResponse>(&body)) {
     for (const KeyValue& kv : range->kvs) total += 48 + kv.key.size() + kv.value.size();
   }
+  if (const auto* map = std::get_if<ShardMapResponse>(&body)) total += 128 * (map->shards.size() + map->members.size());
   return total / kWordBytes;
 }
 

@@ -14,13 +14,21 @@ std::string prefix_end(const std::string& prefix) {
 }
 
 bool is_write(const RequestOp& op) {
-  return std::holds_alternative<PutRequest>(op) || std::holds_alternative<DeleteRequest>(op) ||
-         std::holds_alternative<CasRequest>(op) || std::holds_alternative<TxnRequest>(op);
+  return std::visit(
+      [](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        return !std::is_same_v<T, GetRequest> && !std::is_same_v<T, RangeRequest> &&
+               !std::is_same_v<T, StatusRequest> && !std::is_same_v<T, MembersRequest> &&
+               !std::is_same_v<T, ShardMapRequest>;
+      },
+      op);
 }
 
 const char* op_name(const RequestOp& op) {
-  static constexpr const char* kNames[] = {"get", "put",    "delete",  "range",
-                                           "cas", "status", "members", "txn"};
+  static constexpr const char* kNames[] = {"get",        "put",         "delete",     "range",
+                                           "cas",        "status",      "members",    "txn",
+                                           "txn-commit", "txn-prepare", "txn-decide", "txn-resolve",
+                                           "shard-map"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestOp>);
   return kNames[op.index()];
 }

@@ -117,9 +117,79 @@ struct TxnRequest {
   bool operator==(const TxnRequest&) const = default;
 };
 
+// ---- Multi-shard transactions (kv.capnp, docs/protocol.md "Transactions")
+
+struct TxnRead {
+  std::string key;
+  std::uint64_t version = 0;  // 0 = the key was absent
+
+  bool operator==(const TxnRead&) const = default;
+};
+
+// [start, end) held exactly `keys` (ascending) when read; end == "\0": every key >= start.
+struct TxnRangeRead {
+  std::string start;
+  std::string end;
+  std::vector<TxnRead> keys;
+
+  bool operator==(const TxnRangeRead&) const = default;
+};
+
+struct TxnWrite {
+  std::string key;
+  std::optional<std::string> value;  // nullopt = delete
+
+  bool operator==(const TxnWrite&) const = default;
+};
+
+// The reads, range reads and writes of one shard, or of a whole transaction.
+struct TxnFootprint {
+  std::vector<TxnRead> reads;
+  std::vector<TxnRangeRead> ranges;
+  std::vector<TxnWrite> writes;
+
+  bool operator==(const TxnFootprint&) const = default;
+};
+
+struct TxnCommitRequest {
+  TxnFootprint txn;
+
+  bool operator==(const TxnCommitRequest&) const = default;
+};
+
+struct TxnPrepareRequest {
+  std::uint64_t txn_id = 0;
+  std::string primary;
+  TxnFootprint part;  // this shard's share
+
+  bool operator==(const TxnPrepareRequest&) const = default;
+};
+
+struct TxnDecideRequest {
+  std::uint64_t txn_id = 0;
+  std::string primary;
+  bool commit = false;
+
+  bool operator==(const TxnDecideRequest&) const = default;
+};
+
+struct TxnResolveRequest {
+  std::uint64_t txn_id = 0;
+  std::string key;  // routes the request to the participant
+  bool commit = false;
+
+  bool operator==(const TxnResolveRequest&) const = default;
+};
+
+struct ShardMapRequest {
+  bool operator==(const ShardMapRequest&) const = default;
+};
+
 // Alternatives in kv.capnp's union order; the index is not the wire tag, the codec maps it.
 using RequestOp = std::variant<GetRequest, PutRequest, DeleteRequest, RangeRequest, CasRequest,
-                               StatusRequest, MembersRequest, TxnRequest>;
+                               StatusRequest, MembersRequest, TxnRequest, TxnCommitRequest,
+                               TxnPrepareRequest, TxnDecideRequest, TxnResolveRequest,
+                               ShardMapRequest>;
 
 struct Request {
   std::uint64_t id = 0;         // echoed in the response; unique among in-flight requests
@@ -275,9 +345,48 @@ struct TxnResponse {
   bool operator==(const TxnResponse&) const = default;
 };
 
+struct TxnCommitResponse {
+  std::uint64_t txn_id = 0;
+  std::uint32_t shards = 0;  // participants; 1 = one log entry, no two-phase commit
+
+  bool operator==(const TxnCommitResponse&) const = default;
+};
+
+struct TxnVoteResponse {
+  bool yes = false;
+  std::string reason;
+
+  bool operator==(const TxnVoteResponse&) const = default;
+};
+
+struct TxnOutcomeResponse {
+  bool committed = false;
+
+  bool operator==(const TxnOutcomeResponse&) const = default;
+};
+
+struct ShardInfo {
+  std::uint64_t shard = 0;
+  std::string start_key;
+  std::string end_key;  // empty = unbounded
+  std::vector<std::uint64_t> replicas;
+  std::uint64_t leader = 0;  // 0 = unknown
+  std::uint64_t term = 0;
+
+  bool operator==(const ShardInfo&) const = default;
+};
+
+struct ShardMapResponse {
+  std::vector<ShardInfo> shards;  // sorted by start_key, covering every key once
+  std::vector<Member> members;
+
+  bool operator==(const ShardMapResponse&) const = default;
+};
+
 using ResponseBody = std::variant<ErrorResponse, GetResponse, PutResponse, DeleteResponse,
                                   RangeResponse, CasResponse, StatusResponse, MembersResponse,
-                                  TxnResponse>;
+                                  TxnResponse, TxnCommitResponse, TxnVoteResponse,
+                                  TxnOutcomeResponse, ShardMapResponse>;
 
 struct Response {
   std::uint64_t id = 0;

@@ -24,6 +24,11 @@ struct Request {
     status @9 :StatusRequest;
     members @10 :MembersRequest;
     txn @11 :TxnRequest;
+    txnCommit @12 :TxnCommitRequest;
+    txnPrepare @13 :TxnPrepareRequest;
+    txnDecide @14 :TxnDecideRequest;
+    txnResolve @15 :TxnResolveRequest;
+    shardMap @16 :ShardMapRequest;
   }
 }
 
@@ -108,6 +113,74 @@ struct TxnRequest {
   failure @2 :List(TxnOp);
 }
 
+# ---- Multi-shard transactions (two-phase commit; docs/protocol.md "Transactions").
+# A client reads inside a transaction with plain linearizable get/range requests (which
+# return versions), buffers its writes, and sends one TxnCommitRequest to any node; that node
+# coordinates. The Prepare/Decide/Resolve requests are what coordinators (and nodes recovering
+# an abandoned transaction) send to the leaders of the shards involved.
+
+struct TxnRead {
+  key @0 :Data;
+  version @1 :UInt64;  # the version the transaction read; 0 = the key was absent
+}
+
+# A range the transaction read: it commits only if [start, end) still holds exactly these
+# keys at these versions (no phantom inserted, none deleted or changed). A read cut short by
+# a limit validates [start, last key + "\x00") only. end = "\x00": every key >= start.
+struct TxnRangeRead {
+  start @0 :Data;
+  end @1 :Data;
+  keys @2 :List(TxnRead);
+}
+
+struct TxnWrite {
+  key @0 :Data;
+  union {
+    put @1 :Data;
+    delete @2 :Void;
+  }
+}
+
+# Commit: applied atomically if every read and range read is still current. Answered with
+# TxnCommitResponse, or Error conflict (nothing applied: run the transaction again). A commit
+# is not retried by clients after a timeout: its outcome is then unknown.
+struct TxnCommitRequest {
+  reads @0 :List(TxnRead);
+  ranges @1 :List(TxnRangeRead);
+  writes @2 :List(TxnWrite);
+}
+
+# Phase one at one participant shard: validate this shard's reads and lock its keys (writes
+# with their intents, reads against writers). Answered with TxnVoteResponse. Idempotent for
+# one txnId.
+struct TxnPrepareRequest {
+  txnId @0 :UInt64;
+  primary @1 :Data;  # the key whose shard holds the transaction record
+  reads @2 :List(TxnRead);
+  ranges @3 :List(TxnRangeRead);
+  writes @4 :List(TxnWrite);
+}
+
+# To the primary key's shard: record the outcome. commit = true records a commit unless an
+# abort is recorded already; commit = false records an abort unless a commit is recorded.
+# The answer (TxnOutcomeResponse) is the outcome that holds: this is the commit point.
+struct TxnDecideRequest {
+  txnId @0 :UInt64;
+  primary @1 :Data;
+  commit @2 :Bool;
+}
+
+# To a participant: apply (commit) or drop (abort) the transaction's intents there and
+# release its locks. Idempotent; answered with TxnOutcomeResponse.
+struct TxnResolveRequest {
+  txnId @0 :UInt64;
+  key @1 :Data;      # any key of the transaction on that shard (routes the request)
+  commit @2 :Bool;
+}
+
+# The shard map: every shard's range, replicas and latest known leader (from shard 0).
+struct ShardMapRequest {}
+
 # ---------------------------------------------------------------------------------------------
 # Responses
 
@@ -123,6 +196,10 @@ struct Response {
     status @7 :StatusResponse;
     members @8 :MembersResponse;
     txn @9 :TxnResponse;
+    txnCommit @10 :TxnCommitResponse;
+    txnVote @11 :TxnVoteResponse;
+    txnOutcome @12 :TxnOutcomeResponse;
+    shardMap @13 :ShardMapResponse;
   }
 }
 
@@ -242,4 +319,32 @@ struct TxnOpResult {
 struct TxnResponse {
   succeeded @0 :Bool;             # every compare held: `success` ran, else `failure`
   results @1 :List(TxnOpResult);  # one per op of the branch that ran, in order
+}
+
+struct TxnCommitResponse {
+  txnId @0 :UInt64;
+  shards @1 :UInt32;  # participant shards: 1 = committed in one log entry (no 2PC)
+}
+
+struct TxnVoteResponse {
+  yes @0 :Bool;
+  reason @1 :Text;  # why not, when not
+}
+
+struct TxnOutcomeResponse {
+  committed @0 :Bool;
+}
+
+struct ShardInfo {
+  shard @0 :UInt64;
+  startKey @1 :Data;
+  endKey @2 :Data;            # empty = unbounded
+  replicas @3 :List(UInt64);  # node ids
+  leader @4 :UInt64;          # latest known; 0 = unknown
+  term @5 :UInt64;            # the term in which `leader` was known to lead
+}
+
+struct ShardMapResponse {
+  shards @0 :List(ShardInfo);    # sorted by startKey; together they cover every key once
+  members @1 :List(Member);
 }
