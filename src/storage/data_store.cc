@@ -70,6 +70,14 @@ void ApplyBatch::delete_session(ClientId client) {
   must(rep_->batch.Delete(rep_->db->meta, format::session_key(rep_->group, client)));
 }
 
+void ApplyBatch::put_txn_state(std::string_view key, std::string_view value) {
+  put_sealed(rep_->batch, rep_->db->locks, format::txn_state_key(rep_->group, key), value);
+}
+
+void ApplyBatch::delete_txn_state(std::string_view key) {
+  must(rep_->batch.Delete(rep_->db->locks, format::txn_state_key(rep_->group, key)));
+}
+
 void ApplyBatch::set_conf_state(const raft::ConfState& conf) { rep_->conf = conf; }
 
 void ApplyBatch::set_applied_index(raft::LogIndex index) { rep_->applied = index; }
@@ -159,6 +167,39 @@ Status ReadView::for_each_session(GroupId group, const std::function<bool(const 
   return detail::from_rocks(it->status(), "iterate sessions");
 }
 
+Result<std::optional<std::string>> ReadView::get_txn_state(GroupId group, std::string_view key) const {
+  const std::string stored_key = format::txn_state_key(group, key);
+  rocksdb::PinnableSlice stored;
+  rocksdb::Status s = db_->db->Get(read_options(snapshot_.get()), db_->locks, detail::slice(stored_key), &stored);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return detail::from_rocks(s, "read txn state");
+  GroupId stored_group = 0;
+  std::string_view parsed_key, value;
+  KV_RETURN_IF_ERROR(
+      format::decode_txn_state_record(stored_key, detail::view(stored), &stored_group, &parsed_key, &value));
+  KV_ASSERT(stored_group == group);
+  KV_ASSERT(parsed_key == key);
+  return std::optional<std::string>(std::string(value));
+}
+
+Status ReadView::for_each_txn_state(GroupId group,
+                                    const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+  rocksdb::ReadOptions ro = read_options(snapshot_.get());
+  const std::string end = format::txn_state_prefix_end(group);
+  const rocksdb::Slice upper = detail::slice(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->locks));
+  for (it->Seek(format::txn_state_prefix(group)); it->Valid(); it->Next()) {
+    GroupId stored_group = 0;
+    std::string_view key, value;
+    KV_RETURN_IF_ERROR(
+        format::decode_txn_state_record(detail::view(it->key()), detail::view(it->value()), &stored_group, &key, &value));
+    KV_ASSERT_MSG(stored_group == group, "for_each_txn_state(): iterator left the group's prefix");
+    if (!visit(key, value)) return Status();
+  }
+  return detail::from_rocks(it->status(), "iterate txn state");
+}
+
 // ---- DataStore ----
 
 DataStore::DataStore(const detail::Db& db, detail::Registry& registry) : db_(db), registry_(registry) {}
@@ -220,6 +261,15 @@ Result<std::optional<ClientSession>> DataStore::get_session(GroupId group, Clien
 
 Status DataStore::for_each_session(GroupId group, const std::function<bool(const ClientSession&)>& visit) const {
   return latest().for_each_session(group, visit);
+}
+
+Result<std::optional<std::string>> DataStore::get_txn_state(GroupId group, std::string_view key) const {
+  return latest().get_txn_state(group, key);
+}
+
+Status DataStore::for_each_txn_state(GroupId group,
+                                     const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+  return latest().for_each_txn_state(group, visit);
 }
 
 Result<std::size_t> DataStore::expire_sessions(ApplyBatch& batch, raft::LogIndex inactive_before) const {

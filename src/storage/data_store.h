@@ -1,11 +1,13 @@
 // DataStore: the applied state machine of all groups on a node — user data with versions,
-// each group's applied index, client sessions — in the `data` and `meta` column families.
+// each group's applied index, client sessions, each group's transaction state — in the
+// `data`, `meta` and `locks` column families.
 //
 // Writes: an ApplyBatch collects one group's effects of a run of committed entries (puts,
-// deletes, session updates, membership) and apply() writes them together with the group's
-// new applied index in ONE WriteBatch, unsynced. After a crash the applied index on disk is
-// exactly the one of the last batch that survived, so the server replays the log from there
-// (the log itself is synced by NodeStore::persist and ordered before the apply in the WAL).
+// deletes, session updates, transaction state, membership) and apply() writes them together
+// with the group's new applied index in ONE WriteBatch, unsynced. After a crash the applied
+// index on disk is exactly the one of the last batch that survived, so the server replays
+// the log from there (the log itself is synced by NodeStore::persist and ordered before the
+// apply in the WAL).
 //
 // Reads: get/scan see the latest applied state; read_view() pins a consistent point-in-time
 // view (a RocksDB snapshot) for multi-page scans and snapshot-consistent reads.
@@ -58,6 +60,14 @@ class ApplyBatch {
   void put_session(const ClientSession& session);
   void delete_session(ClientId client);
 
+  // This group's transaction state: opaque key → value records that the server keeps for
+  // multi-shard transactions (locks and intents of prepared transactions, transaction
+  // records). Storage gives them no meaning; it keeps them per group, sealed (format.h),
+  // atomic with the rest of the batch, and carries them in the group's snapshots.
+  // Keys and values may be empty and hold any bytes.
+  void put_txn_state(std::string_view key, std::string_view value);
+  void delete_txn_state(std::string_view key);
+
   // The group's membership as of the applied index (what GroupLog::initial_state() returns
   // after a restart).
   void set_conf_state(const raft::ConfState& conf);
@@ -101,6 +111,14 @@ class ReadView {
   Result<std::optional<ClientSession>> get_session(GroupId group, ClientId client) const;
   // Visits the group's sessions in client id order until `visit` returns false.
   Status for_each_session(GroupId group, const std::function<bool(const ClientSession&)>& visit) const;
+  // The value of the group's txn-state record `key`; nullopt when absent.
+  // Errors: kCorruption (the record fails its checksum; it is never served), kIOError.
+  Result<std::optional<std::string>> get_txn_state(GroupId group, std::string_view key) const;
+  // Visits the group's txn-state records in ascending (bytewise) key order until `visit`
+  // returns false. The views are valid only during the call. Errors as get_txn_state(): a
+  // corrupt record ends the walk with kCorruption after the records before it were visited.
+  Status for_each_txn_state(GroupId group,
+                            const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
  private:
   friend class DataStore;
@@ -135,6 +153,9 @@ class DataStore {
   Result<ScanResult> scan_prefix(std::string_view prefix, std::size_t limit) const;
   Result<std::optional<ClientSession>> get_session(GroupId group, ClientId client) const;
   Status for_each_session(GroupId group, const std::function<bool(const ClientSession&)>& visit) const;
+  Result<std::optional<std::string>> get_txn_state(GroupId group, std::string_view key) const;
+  Status for_each_txn_state(GroupId group,
+                            const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
   // Adds to `batch` the deletion of every session of batch.group() whose last_active_index
   // is below `inactive_before`; returns how many. Deterministic given the applied state, so

@@ -73,9 +73,23 @@ std::string session_prefix_end(GroupId group) {
 }
 
 bool parse_group_key(std::string_view key, char prefix, GroupId* group) {
-  if (key.size() < 9 || key[0] != prefix) return false;
+  if (key.size() < kGroupPrefixBytes || key[0] != prefix) return false;
   *group = coding::get_be64(key.data() + 1);
   return true;
+}
+
+std::string txn_state_key(GroupId group, std::string_view key) {
+  std::string out = group_key(kTxnStatePrefix, group);
+  out.append(key);
+  return out;
+}
+
+std::string txn_state_prefix(GroupId group) { return group_key(kTxnStatePrefix, group); }
+
+std::string txn_state_prefix_end(GroupId group) {
+  // Group ids use all 64 bits, so the last group's records end where the next prefix char starts.
+  if (group == UINT64_MAX) return std::string(1, static_cast<char>(kTxnStatePrefix + 1));
+  return group_key(kTxnStatePrefix, group + 1);
 }
 
 // ---- sealed records ----
@@ -273,6 +287,18 @@ Status decode_session_record(std::string_view key, std::string_view value, Group
   Status s = unseal(key, value, &body);
   if (s.ok()) s = parse_session(body, client, out);
   return s.with_context("session of client " + std::to_string(client) + " in group " + std::to_string(*group));
+}
+
+Status decode_txn_state_record(std::string_view stored_key, std::string_view stored_value, GroupId* group,
+                               std::string_view* key, std::string_view* value) {
+  if (!parse_group_key(stored_key, kTxnStatePrefix, group)) return Status::corruption("malformed txn-state key");
+  *key = stored_key.substr(kGroupPrefixBytes);
+  Status s = unseal(stored_key, stored_value, value);
+  if (!s.ok()) {  // keys are opaque bytes: name the record by its size, not its contents
+    return s.with_context("txn-state record (" + std::to_string(key->size()) + "-byte key) of group " +
+                          std::to_string(*group));
+  }
+  return s;
 }
 
 std::string pending_install_body(const PendingInstall& p) {

@@ -1,4 +1,4 @@
-// THE ON-DISK FORMAT of a node's store, version 1 (format::kFormatVersion).
+// THE ON-DISK FORMAT of a node's store, version 2 (format::kFormatVersion).
 //
 // Directory <path>/ (StoreOptions::path):
 //   db/          the node's one RocksDB instance (column families below)
@@ -31,7 +31,15 @@
 // Column family "data" — applied user data of all shards:
 //   user key (raw bytes)  →  version u8 | log index u64 | value...
 //   Not sealed: RocksDB's block checksums cover it, and this is the hottest read path.
-// Column family "locks" — transaction locks/intents; created now, empty in version 1.
+// Column family "locks" — per group, the opaque transaction state of the shard's state machine
+// (locks and intents of prepared transactions, transaction records), applied atomically with
+// the data and the applied index (ApplyBatch::put_txn_state) and carried by snapshots:
+//   'X' | group u64be | key bytes  →  sealed: value bytes
+//   Sealed, unlike `data`: these records decide the outcome of transactions spanning shards,
+//   so a corrupt one must be refused rather than trusted; and there are few of them (one per
+//   in-flight lock or transaction record), so the crc costs little.
+//   A group's records are exactly the keys in [txn_state_prefix(g), txn_state_prefix_end(g)),
+//   so a snapshot install replaces them with one DeleteRange.
 // Column family "meta":
 //   "id/cluster"                   →  sealed: cluster id bytes
 //   "id/node"                      →  sealed: node id u64
@@ -42,7 +50,14 @@
 //   'S' | group u64be | client u64be → sealed: last_seq u64 | last_active_index u64 | response
 //
 // Version history:
-//   1: initial format.
+//   1: initial format; the locks column family exists but is always empty.
+//   2: the locks column family holds 'X' transaction-state records. A version 1 store is a
+//      valid version 2 store (an empty locks CF is a valid state), so open() accepts it,
+//      checks that its locks CF is indeed empty, and rewrites "id/format" to 2 once
+//      everything else has loaded: a build that knows only version 1 would ignore these
+//      records (and drop them from snapshots it sends), so it must refuse the store from
+//      then on. Also new in version 2: a pending install's staged manifest may carry
+//      txn-state records (snapshot_format.h); one written by version 1 carries none.
 #pragma once
 
 #include <cstddef>
@@ -57,7 +72,10 @@
 
 namespace kv::storage::format {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
+// The oldest version open() accepts (and upgrades to kFormatVersion).
+inline constexpr std::uint32_t kOldestReadableFormatVersion = 1;
+static_assert(kOldestReadableFormatVersion <= kFormatVersion);
 inline constexpr std::uint8_t kRecordVersion = 1;
 
 inline constexpr const char* kRaftLogCf = "raft_log";
@@ -77,6 +95,8 @@ inline constexpr char kConfTag = 'C';
 inline constexpr char kAppliedPrefix = 'A';
 inline constexpr char kPendingInstallPrefix = 'P';
 inline constexpr char kSessionPrefix = 'S';
+inline constexpr char kTxnStatePrefix = 'X';  // in `locks`
+inline constexpr std::size_t kGroupPrefixBytes = 9;  // prefix char + group u64be
 
 inline constexpr std::size_t kLogKeyBytes = 16;
 inline constexpr std::size_t kSealBytes = 5;  // crc u32 + version u8
@@ -96,8 +116,12 @@ std::string pending_install_key(GroupId group);
 std::string session_key(GroupId group, ClientId client);
 // All session keys of `group` lie in [session_key(group, 0), session_prefix_end(group)).
 std::string session_prefix_end(GroupId group);
-// True and fills `group` when `key` is an 'A', 'P' or 'S' key with the given prefix.
+// True and fills `group` when `key` is an 'A', 'P', 'S' or 'X' key with the given prefix.
 bool parse_group_key(std::string_view key, char prefix, GroupId* group);
+std::string txn_state_key(GroupId group, std::string_view key);
+// All txn-state keys of `group` lie in [txn_state_prefix(group), txn_state_prefix_end(group)).
+std::string txn_state_prefix(GroupId group);
+std::string txn_state_prefix_end(GroupId group);
 
 // ---- sealed records ----
 // Returns crc | version | body for `key`.
@@ -144,6 +168,11 @@ std::string session_body(const ClientSession& s);
 Status parse_session(std::string_view body, ClientId client, ClientSession* out);
 // Verifies and decodes a whole session record: key ('S' | group | client) and sealed value.
 Status decode_session_record(std::string_view key, std::string_view value, GroupId* group, ClientSession* out);
+
+// Verifies a whole txn-state record ('X' | group | key and its sealed value); on success
+// `group` is set and `key` and `value` point into the arguments (the key without its prefix).
+Status decode_txn_state_record(std::string_view stored_key, std::string_view stored_value, GroupId* group,
+                               std::string_view* key, std::string_view* value);
 
 struct PendingInstall {
   LogPosition position;

@@ -120,7 +120,8 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const StoreOptions& options) 
   }
   auto db = detail::open_db(options);
   if (!db.ok()) return db.status();
-  KV_RETURN_IF_ERROR(detail::check_identity(*db.value(), options));
+  std::uint32_t format_version = 0;
+  KV_RETURN_IF_ERROR(detail::check_identity(*db.value(), options, &format_version));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->db = std::move(db.value());
@@ -128,6 +129,7 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const StoreOptions& options) 
   KV_RETURN_IF_ERROR(detail::recover_staging(*impl->db));
   KV_RETURN_IF_ERROR(detail::load_groups(*impl->db, options, impl->registry));
   KV_RETURN_IF_ERROR(detail::load_applied(*impl->db, *impl->data));
+  KV_RETURN_IF_ERROR(detail::maybe_upgrade_format(*impl->db, format_version));
   return std::unique_ptr<NodeStore>(new NodeStore(std::move(impl)));
 }
 

@@ -3,8 +3,9 @@
 // The on-disk format is described in storage/format.h.
 //
 // HOW THE SERVER USES IT
-//   Start:    NodeStore::open(options). It bootstraps an empty directory, or refuses with a
-//             clear Status a directory that belongs to another cluster or node, has an
+//   Start:    NodeStore::open(options). It bootstraps an empty directory, upgrades a
+//             store of an older readable format (format.h "Version history"), or refuses
+//             with a clear Status a directory that belongs to another cluster or node, has an
 //             unknown format version, lacks a column family, holds a log with a gap or a bad
 //             checksum, or that RocksDB reports corrupt. It also finishes a snapshot install
 //             that a crash interrupted. Then for each groups() entry: group(id) is the
@@ -50,11 +51,12 @@ struct GroupWrite {
   // then starts after snapshot->meta.index, and the membership becomes snapshot->meta.conf.
   // REQUIRES: newer than group(id)->snapshot().
   const raft::Snapshot* snapshot = nullptr;
-  // The state machine image of `snapshot`, received with begin_snapshot_receive(). Its
-  // range's data, its sessions and the applied index are installed atomically with respect
-  // to crashes (an interrupted install is finished by the next open()). May be null only
-  // when the state machine is kept elsewhere (tests). REQUIRES: image->meta() matches
-  // snapshot->meta index and term; image->group() == group. Consumed on success.
+  // The state machine image of `snapshot`, received with begin_snapshot_receive(). It
+  // replaces the data of its range and all of the group's sessions, transaction state and
+  // applied index, atomically with respect to crashes (an interrupted install is finished by
+  // the next open()). May be null only when the state machine is kept elsewhere (tests).
+  // REQUIRES: image->meta() matches snapshot->meta index and term; image->group() == group.
+  // Consumed on success.
   // REQUIRES (not checkable here): the key ranges of the groups on a node are disjoint —
   // the install deletes every key of image->range(), whichever group wrote it.
   StagedSnapshot* image = nullptr;

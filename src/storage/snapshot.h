@@ -2,7 +2,7 @@
 //
 // Producer (leader): NodeStore::open_snapshot_source(group, range) pins a RocksDB snapshot and
 // reads, consistently with each other, the group's applied index, the term of that index, its
-// membership, its client sessions and the `data` keys of `range`. next_chunk() then yields
+// membership, its client sessions, its transaction state and the `data` keys of `range`. next_chunk() then yields
 // chunks of at most SnapshotSourceOptions::max_chunk_bytes (a single record larger than that
 // gets a chunk of its own). The wire format of a chunk is described in snapshot_format.h;
 // every chunk carries a CRC32C, the group id and a sequence number.
@@ -10,8 +10,9 @@
 // Consumer (follower): NodeStore::begin_snapshot_receive(group) → add_chunk() for each chunk,
 // in order → finish() → StagedSnapshot. Received data goes into an SST file in
 // <path>/snapshots/<name>/ and is not visible to anything. NodeStore::persist() installs a
-// StagedSnapshot: it DeleteRange()s the range and ingests the file, then records sessions and
-// the applied index. A crash before persist() leaves the staged files as garbage (removed
+// StagedSnapshot: it DeleteRange()s the range, the group's sessions and its transaction
+// state, ingests the file, then records the image's sessions, transaction state and the
+// applied index. A crash before persist() leaves the staged files as garbage (removed
 // by the next open()); a crash after persist()'s synced write is finished by the next open().
 //
 // Thread-safety: a SnapshotSource or SnapshotSink is used by one thread at a time; several
@@ -78,6 +79,7 @@ class StagedSnapshot {
   const raft::SnapshotMeta& meta() const { return meta_; }
   std::uint64_t data_records() const { return data_records_; }
   std::uint64_t session_records() const { return session_records_; }
+  std::uint64_t txn_state_records() const { return txn_state_records_; }
   // The directory name under <path>/snapshots; empty once installed or moved from.
   const std::string& directory_name() const { return dir_name_; }
 
@@ -91,6 +93,7 @@ class StagedSnapshot {
   raft::SnapshotMeta meta_;
   std::uint64_t data_records_ = 0;
   std::uint64_t session_records_ = 0;
+  std::uint64_t txn_state_records_ = 0;
   std::string staging_root_;  // <path>/snapshots
   std::string dir_name_;
 };

@@ -2,9 +2,11 @@
 //
 // The commit point is persist()'s synced WriteBatch, which resets the group's log and writes
 // the pending-install record 'P' naming the staging directory. After it:
-//   1. DeleteRange the image's key range in `data` and the group's sessions in `meta`;
+//   1. DeleteRange the image's key range in `data`, the group's sessions in `meta` and the
+//      group's txn-state records in `locks`;
 //   2. ingest the staged SST file (hard-linked, so the staged copy survives for a redo);
-//   3. one synced WriteBatch: the sessions, the applied index, and the removal of 'P';
+//   3. one synced WriteBatch: the sessions, the txn-state records, the applied index, and
+//      the removal of 'P';
 //   4. remove the staging directory.
 // Each step can be repeated from the start, so open() simply runs them again for every 'P'
 // it finds. The group serves no reads or applies until install_staged() returns.
@@ -22,7 +24,7 @@
 namespace kv::storage::detail {
 namespace {
 
-// Deletes every `data` key of `range` and every session of `group`.
+// Deletes every `data` key of `range` and every session and txn-state record of `group`.
 Status clear_range(const Db& db, GroupId group, const KeyRange& range) {
   rocksdb::WriteBatch batch;
   rocksdb::ReadOptions ro;
@@ -40,6 +42,7 @@ Status clear_range(const Db& db, GroupId group, const KeyRange& range) {
     must(batch.DeleteRange(db.data, slice(range.start), end_key));
   }
   must(batch.DeleteRange(db.meta, format::session_key(group, 0), format::session_prefix_end(group)));
+  must(batch.DeleteRange(db.locks, format::txn_state_prefix(group), format::txn_state_prefix_end(group)));
   return from_rocks(db.db->Write(rocksdb::WriteOptions(), &batch), "clear the snapshot range");
 }
 
@@ -64,6 +67,9 @@ Status finish_install(const Db& db, GroupId group, const snapfmt::Manifest& m) {
   rocksdb::WriteBatch batch;
   for (const ClientSession& s : m.sessions) {
     put_sealed(batch, db.meta, format::session_key(group, s.client_id), format::session_body(s));
+  }
+  for (const snapfmt::TxnStateRecord& r : m.txn_states) {
+    put_sealed(batch, db.locks, format::txn_state_key(group, r.key), r.value);
   }
   put_sealed(batch, db.meta, format::applied_key(group), format::u64_body(m.info.meta.index));
   must(batch.Delete(db.meta, format::pending_install_key(group)));

@@ -1,6 +1,8 @@
 // Receiving a state-machine snapshot into the staging area (snapshot.h, snapshot_format.h).
-// Data records go straight into an SST file (they arrive in key order), sessions into the
-// manifest; nothing is visible to readers until NodeStore::persist() installs the image.
+// Data records go straight into an SST file (they arrive in key order), sessions and
+// txn-state records into the manifest (both are few: one per client, one per in-flight
+// transaction lock or record, so memory holds them); nothing is visible to readers until
+// NodeStore::persist() installs the image.
 #include <rocksdb/sst_file_writer.h>
 
 #include <atomic>
@@ -13,27 +15,30 @@
 namespace kv::storage {
 
 struct SnapshotSink::Impl {
-  enum class Stage { kHeader, kData, kSessions, kComplete, kDead };
+  enum class Stage { kHeader, kData, kSessions, kTxnState, kComplete, kDead };
 
   const detail::Db* db = nullptr;
   GroupId group = 0;
   std::string dir_name;
   std::string dir_path;
   Stage stage = Stage::kHeader;
+  std::uint8_t chunk_version = 0;  // of the header chunk; every chunk of the image must match
   std::uint32_t next_seq = 0;
   snapfmt::ImageInfo info;
   std::unique_ptr<rocksdb::SstFileWriter> sst;
   std::string last_key;
   ClientId last_client = 0;
-  std::uint64_t data_records = 0;
-  std::uint64_t session_records = 0;
+  std::string last_txn_key;
+  snapfmt::RecordCounts counts;
   std::string sessions_encoded;
+  std::string txn_states_encoded;
   std::string value_buf;
   bool finished = false;
 
   Status accept(const snapfmt::ChunkHeader& h, std::string_view payload);
   Status accept_data(std::uint32_t count, std::string_view payload);
   Status accept_sessions(std::uint32_t count, std::string_view payload);
+  Status accept_txn_states(std::uint32_t count, std::string_view payload);
   Status accept_end(std::string_view payload);
 };
 
@@ -48,10 +53,13 @@ Status SnapshotSink::Impl::accept(const snapfmt::ChunkHeader& h, std::string_vie
   if (h.group != group) return bad("chunk of group " + std::to_string(h.group));
   if (h.seq != next_seq) return bad("chunk out of sequence: expected " + std::to_string(next_seq));
   if (h.last != (h.kind == Kind::kEnd)) return bad("only the end chunk may be, and must be, the last");
+  if (stage != Stage::kHeader && h.version != chunk_version) return bad("chunk versions differ within one image");
+  const bool past_header = stage == Stage::kData || stage == Stage::kSessions || stage == Stage::kTxnState;
   switch (h.kind) {
     case Kind::kHeader:
       if (stage != Stage::kHeader) return bad("a second header chunk");
       KV_RETURN_IF_ERROR(snapfmt::parse_header_payload(payload, group, &info));
+      chunk_version = h.version;
       stage = Stage::kData;
       return Status();
     case Kind::kData:
@@ -61,8 +69,12 @@ Status SnapshotSink::Impl::accept(const snapfmt::ChunkHeader& h, std::string_vie
       if (stage != Stage::kData && stage != Stage::kSessions) return bad("a session chunk out of place");
       stage = Stage::kSessions;
       return accept_sessions(h.count, payload);
+    case Kind::kTxnState:
+      if (!past_header) return bad("a txn-state chunk out of place");
+      stage = Stage::kTxnState;
+      return accept_txn_states(h.count, payload);
     case Kind::kEnd:
-      if (stage != Stage::kData && stage != Stage::kSessions) return bad("an end chunk out of place");
+      if (!past_header) return bad("an end chunk out of place");
       return accept_end(payload);
   }
   return bad("unknown chunk kind");
@@ -75,7 +87,7 @@ Status SnapshotSink::Impl::accept_data(std::uint32_t count, std::string_view pay
   for (std::uint32_t i = 0; i < count; ++i) {
     if (!snapfmt::read_data(r, &key, &version, &value)) return bad("truncated data record");
     if (!info.range.contains(key)) return bad("a key outside the snapshot's range");
-    if (data_records > 0 && key <= last_key) return bad("keys not in ascending order");
+    if (counts.data > 0 && key <= last_key) return bad("keys not in ascending order");
     if (sst == nullptr) {
       sst = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), db->data_options);
       KV_RETURN_IF_ERROR(detail::from_rocks(sst->Open(dir_path + "/data.sst"), "create staged SST file"));
@@ -85,7 +97,7 @@ Status SnapshotSink::Impl::accept_data(std::uint32_t count, std::string_view pay
     value_buf.append(value);
     KV_RETURN_IF_ERROR(detail::from_rocks(sst->Put(detail::slice(key), value_buf), "write staged SST file"));
     last_key.assign(key);
-    ++data_records;
+    ++counts.data;
   }
   return r.at_end() ? Status() : bad("trailing bytes after the data records");
 }
@@ -95,20 +107,35 @@ Status SnapshotSink::Impl::accept_sessions(std::uint32_t count, std::string_view
   ClientSession s;
   for (std::uint32_t i = 0; i < count; ++i) {
     if (!snapfmt::read_session(r, &s)) return bad("truncated session record");
-    if (session_records > 0 && s.client_id <= last_client) return bad("client ids not in ascending order");
+    if (counts.sessions > 0 && s.client_id <= last_client) return bad("client ids not in ascending order");
     snapfmt::append_session(sessions_encoded, s);
     last_client = s.client_id;
-    ++session_records;
+    ++counts.sessions;
   }
   return r.at_end() ? Status() : bad("trailing bytes after the session records");
 }
 
+Status SnapshotSink::Impl::accept_txn_states(std::uint32_t count, std::string_view payload) {
+  coding::Reader r(payload);
+  std::string_view key, value;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (!snapfmt::read_txn_state(r, &key, &value)) return bad("truncated txn-state record");
+    if (counts.txn_states > 0 && key <= last_txn_key) return bad("txn-state keys not in ascending order");
+    snapfmt::append_txn_state(txn_states_encoded, key, value);
+    last_txn_key.assign(key);
+    ++counts.txn_states;
+  }
+  return r.at_end() ? Status() : bad("trailing bytes after the txn-state records");
+}
+
 Status SnapshotSink::Impl::accept_end(std::string_view payload) {
-  std::uint64_t data = 0, sessions = 0;
-  KV_RETURN_IF_ERROR(snapfmt::parse_end_payload(payload, &data, &sessions));
-  if (data != data_records || sessions != session_records) {
-    return bad("the end chunk counts " + std::to_string(data) + " data and " + std::to_string(sessions) +
-               " session records; received " + std::to_string(data_records) + " and " + std::to_string(session_records));
+  snapfmt::RecordCounts sent;
+  KV_RETURN_IF_ERROR(snapfmt::parse_end_payload(payload, chunk_version, &sent));
+  if (sent != counts) {
+    return bad("the end chunk counts " + std::to_string(sent.data) + " data, " + std::to_string(sent.sessions) +
+               " session and " + std::to_string(sent.txn_states) + " txn-state records; received " +
+               std::to_string(counts.data) + ", " + std::to_string(counts.sessions) + " and " +
+               std::to_string(counts.txn_states));
   }
   stage = Stage::kComplete;
   return Status();
@@ -150,18 +177,18 @@ Result<StagedSnapshot> SnapshotSink::finish() {
   snapfmt::Manifest m;
   m.info = s.info;
   m.has_sst = s.sst != nullptr;
-  m.data_records = s.data_records;
-  m.session_records = s.session_records;
+  m.counts = s.counts;
   if (s.sst != nullptr) {  // Finish() syncs the file
     KV_RETURN_IF_ERROR(detail::from_rocks(s.sst->Finish(), "finish staged SST file"));
     s.sst.reset();
   }
-  KV_RETURN_IF_ERROR(files::write_synced(s.dir_path + "/manifest", snapfmt::encode_manifest(m, s.sessions_encoded)));
+  KV_RETURN_IF_ERROR(files::write_synced(s.dir_path + "/manifest",
+                                         snapfmt::encode_manifest(m, s.sessions_encoded, s.txn_states_encoded)));
   KV_RETURN_IF_ERROR(files::sync_dir(s.dir_path));
   KV_RETURN_IF_ERROR(files::sync_dir(s.db->staging_path));
   s.finished = true;
-  return detail::SnapshotAccess::make_staged(s.group, s.info.range, s.info.meta, s.data_records, s.session_records,
-                                             s.db->staging_path, s.dir_name);
+  return detail::SnapshotAccess::make_staged(s.group, s.info.range, s.info.meta, s.counts.data, s.counts.sessions,
+                                             s.counts.txn_states, s.db->staging_path, s.dir_name);
 }
 
 // ---- StagedSnapshot ----
@@ -176,6 +203,7 @@ StagedSnapshot& StagedSnapshot::operator=(StagedSnapshot&& other) noexcept {
   meta_ = std::move(other.meta_);
   data_records_ = other.data_records_;
   session_records_ = other.session_records_;
+  txn_state_records_ = other.txn_state_records_;
   staging_root_ = std::move(other.staging_root_);
   dir_name_ = std::move(other.dir_name_);
   other.dir_name_.clear();
@@ -192,13 +220,15 @@ namespace detail {
 
 StagedSnapshot SnapshotAccess::make_staged(GroupId group, KeyRange range, raft::SnapshotMeta meta,
                                            std::uint64_t data_records, std::uint64_t session_records,
-                                           std::string staging_root, std::string dir_name) {
+                                           std::uint64_t txn_state_records, std::string staging_root,
+                                           std::string dir_name) {
   StagedSnapshot s;
   s.group_ = group;
   s.range_ = std::move(range);
   s.meta_ = std::move(meta);
   s.data_records_ = data_records;
   s.session_records_ = session_records;
+  s.txn_state_records_ = txn_state_records;
   s.staging_root_ = std::move(staging_root);
   s.dir_name_ = std::move(dir_name);
   return s;

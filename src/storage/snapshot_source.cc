@@ -15,7 +15,7 @@
 namespace kv::storage {
 
 struct SnapshotSource::Impl {
-  enum class Phase { kHeader, kData, kSessions, kEnd, kDone };
+  enum class Phase { kHeader, kData, kSessions, kTxnState, kEnd, kDone };
 
   const detail::Db* db = nullptr;
   snapfmt::ImageInfo info;
@@ -25,16 +25,19 @@ struct SnapshotSource::Impl {
   rocksdb::Slice data_upper_slice;
   std::string session_upper;
   rocksdb::Slice session_upper_slice;
+  std::string txn_upper;
+  rocksdb::Slice txn_upper_slice;
   std::unique_ptr<rocksdb::Iterator> data_it;
   std::unique_ptr<rocksdb::Iterator> session_it;
+  std::unique_ptr<rocksdb::Iterator> txn_it;
   Phase phase = Phase::kHeader;
   std::uint32_t seq = 0;
-  std::uint64_t data_records = 0;
-  std::uint64_t session_records = 0;
+  snapfmt::RecordCounts counts;
   ClientSession session;  // scratch
 
   Status fill_data(snapfmt::ChunkBuilder& b);
   Status fill_sessions(snapfmt::ChunkBuilder& b);
+  Status fill_txn_states(snapfmt::ChunkBuilder& b);
 };
 
 namespace {
@@ -87,7 +90,7 @@ Status SnapshotSource::Impl::fill_data(snapfmt::ChunkBuilder& b) {
     const std::string_view key = detail::view(data_it->key());
     if (b.count() > 0 && b.size() + snapfmt::data_record_bytes(key, value) > options.max_chunk_bytes) return Status();
     b.add_data(key, version, value);
-    ++data_records;
+    ++counts.data;
   }
   return detail::from_rocks(data_it->status(), "read data for snapshot");
 }
@@ -99,9 +102,24 @@ Status SnapshotSource::Impl::fill_sessions(snapfmt::ChunkBuilder& b) {
                                                      &group, &session));
     if (b.count() > 0 && b.size() + snapfmt::session_record_bytes(session) > options.max_chunk_bytes) return Status();
     b.add_session(session);
-    ++session_records;
+    ++counts.sessions;
   }
   return detail::from_rocks(session_it->status(), "read sessions for snapshot");
+}
+
+Status SnapshotSource::Impl::fill_txn_states(snapfmt::ChunkBuilder& b) {
+  for (; txn_it->Valid(); txn_it->Next()) {
+    GroupId group = 0;
+    std::string_view key, value;
+    // Verified here so a corrupt record fails the leader's snapshot instead of spreading.
+    KV_RETURN_IF_ERROR(
+        format::decode_txn_state_record(detail::view(txn_it->key()), detail::view(txn_it->value()), &group, &key, &value));
+    KV_ASSERT_MSG(group == info.group, "snapshot txn-state iterator left the group's prefix");
+    if (b.count() > 0 && b.size() + snapfmt::txn_state_record_bytes(key, value) > options.max_chunk_bytes) return Status();
+    b.add_txn_state(key, value);
+    ++counts.txn_states;
+  }
+  return detail::from_rocks(txn_it->status(), "read txn state for snapshot");
 }
 
 SnapshotSource::SnapshotSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -137,12 +155,18 @@ Result<bool> SnapshotSource::next_chunk(std::string* chunk) {
       case Phase::kSessions:
         b.start(Kind::kSessions, s.info.group, s.seq);
         KV_RETURN_IF_ERROR(s.fill_sessions(b));
-        if (!s.session_it->Valid()) s.phase = Phase::kEnd;
+        if (!s.session_it->Valid()) s.phase = Phase::kTxnState;
+        if (b.count() > 0) return seal(false);
+        break;
+      case Phase::kTxnState:
+        b.start(Kind::kTxnState, s.info.group, s.seq);
+        KV_RETURN_IF_ERROR(s.fill_txn_states(b));
+        if (!s.txn_it->Valid()) s.phase = Phase::kEnd;
         if (b.count() > 0) return seal(false);
         break;
       case Phase::kEnd:
         b.start(Kind::kEnd, s.info.group, s.seq);
-        b.add_raw(snapfmt::end_payload(s.data_records, s.session_records));
+        b.add_raw(snapfmt::end_payload(s.counts));
         s.phase = Phase::kDone;
         return seal(true);
       case Phase::kDone: return false;
@@ -179,6 +203,12 @@ Result<std::unique_ptr<SnapshotSource>> open_snapshot_source(const Db& db, Group
   ro.iterate_upper_bound = &impl->session_upper_slice;
   impl->session_it.reset(db.db->NewIterator(ro, db.meta));
   impl->session_it->Seek(format::session_key(group, 0));
+
+  impl->txn_upper = format::txn_state_prefix_end(group);
+  impl->txn_upper_slice = slice(impl->txn_upper);
+  ro.iterate_upper_bound = &impl->txn_upper_slice;
+  impl->txn_it.reset(db.db->NewIterator(ro, db.locks));
+  impl->txn_it->Seek(format::txn_state_prefix(group));
   return std::unique_ptr<SnapshotSource>(new SnapshotSource(std::move(impl)));
 }
 

@@ -171,7 +171,7 @@ Result<std::unique_ptr<Db>> open_db(const StoreOptions& options) {
   return db;
 }
 
-Status check_identity(const Db& db, const StoreOptions& options) {
+Status check_identity(const Db& db, const StoreOptions& options, std::uint32_t* format_version) {
   std::string cluster, node, version;
   const Status reads[] = {get_sealed(db, db.meta, format::kClusterIdKey, &cluster),
                           get_sealed(db, db.meta, format::kNodeIdKey, &node),
@@ -185,10 +185,12 @@ Status check_identity(const Db& db, const StoreOptions& options) {
   }
   if (version.size() != 4) return Status::corruption("format version record has " + std::to_string(version.size()) + " bytes");
   const std::uint32_t v = coding::get_le32(version.data());
-  if (v != format::kFormatVersion) {
+  if (v < format::kOldestReadableFormatVersion || v > format::kFormatVersion) {
     return Status::unsupported_format(db.db_path + " has on-disk format version " + std::to_string(v) +
-                                      "; this build reads version " + std::to_string(format::kFormatVersion));
+                                      "; this build reads versions " + std::to_string(format::kOldestReadableFormatVersion) +
+                                      " to " + std::to_string(format::kFormatVersion));
   }
+  *format_version = v;
   if (cluster != options.cluster_id) {
     return Status::wrong_identity(db.db_path + " belongs to cluster '" + cluster + "', not '" + options.cluster_id + "'");
   }
@@ -199,6 +201,28 @@ Status check_identity(const Db& db, const StoreOptions& options) {
                                   std::to_string(options.node_id));
   }
   return Status();
+}
+
+Status maybe_upgrade_format(const Db& db, std::uint32_t format_version) {
+  KV_ASSERT(format_version >= format::kOldestReadableFormatVersion);
+  KV_ASSERT(format_version <= format::kFormatVersion);
+  static_assert(format::kFormatVersion == 2, "add the upgrade step from the previous version here");
+  if (format_version == format::kFormatVersion) return Status();
+  // Version 1 never wrote to `locks`: a record there means the store is not what it claims,
+  // and upgrading would bless it.
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(rocksdb::ReadOptions(), db.locks));
+  it->SeekToFirst();
+  KV_RETURN_IF_ERROR(from_rocks(it->status(), "read the locks column family"));
+  if (it->Valid()) {
+    return Status::corruption(db.db_path + " has format version 1 but records in the locks column family");
+  }
+  std::string body;
+  coding::append_le32(body, format::kFormatVersion);
+  rocksdb::WriteBatch batch;
+  put_sealed(batch, db.meta, std::string(format::kFormatVersionKey), body);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db.db->Write(wo, &batch), "upgrade the on-disk format version");
 }
 
 }  // namespace kv::storage::detail

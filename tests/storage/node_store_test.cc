@@ -64,14 +64,70 @@ TEST_CASE("open refuses a directory of another cluster or node", "[storage][open
   open_ok(o);  // the refusals changed nothing
 }
 
+void set_format_version(const StoreOptions& o, std::uint32_t version) {
+  std::string body(4, '\0');
+  coding::put_le32(body.data(), version);
+  require_ok(debug::raw_put(o.path, "meta", format::kFormatVersionKey, format::seal(format::kFormatVersionKey, body)));
+}
+
+std::uint32_t stored_format_version(const StoreOptions& o) {
+  std::string sealed;
+  require_ok(debug::raw_get(o.path, "meta", format::kFormatVersionKey, &sealed));
+  std::string_view body;
+  require_ok(format::unseal(format::kFormatVersionKey, sealed, &body));
+  REQUIRE(body.size() == 4);
+  return coding::get_le32(body.data());
+}
+
 TEST_CASE("open refuses an unknown on-disk format version", "[storage][open]") {
   TempDir dir;
   StoreOptions o = options_for(dir.path());
   open_ok(o);
-  std::string body(4, '\0');
-  coding::put_le32(body.data(), format::kFormatVersion + 1);
-  require_ok(debug::raw_put(o.path, "meta", format::kFormatVersionKey, format::seal(format::kFormatVersionKey, body)));
-  require_refused(o, Status::Code::kUnsupportedFormat, "format version 2");
+  CHECK(stored_format_version(o) == format::kFormatVersion);
+  set_format_version(o, format::kFormatVersion + 1);
+  require_refused(o, Status::Code::kUnsupportedFormat, "format version " + std::to_string(format::kFormatVersion + 1));
+  set_format_version(o, format::kOldestReadableFormatVersion - 1);
+  require_refused(o, Status::Code::kUnsupportedFormat, "format version 0");
+}
+
+// Version 1 differs from 2 only in that its locks column family is always empty (format.h).
+TEST_CASE("a format version 1 store opens and is upgraded to version 2", "[storage][open]") {
+  static_assert(format::kFormatVersion == 2 && format::kOldestReadableFormatVersion == 1);
+  TempDir dir;
+  StoreOptions o = options_for(dir.path());
+  {
+    auto store = open_ok(o);
+    REQUIRE(store->create_group(3, raft::ConfState{{1}, {}, {}}).ok());
+    ApplyBatch b = store->data().new_batch(3);
+    b.put("k", "v", 1);
+    b.set_applied_index(1);
+    require_ok(store->data().apply(b));
+  }
+  set_format_version(o, 1);
+  {
+    auto store = open_ok(o);
+    CHECK(store->data().get("k")->value() == VersionedValue{"v", 1});
+    CHECK(store->data().applied_index(3) == 1);
+    std::size_t records = 0;
+    require_ok(store->data().for_each_txn_state(3, [&](std::string_view, std::string_view) {
+      ++records;
+      return true;
+    }));
+    CHECK(records == 0);
+  }
+  CHECK(stored_format_version(o) == 2);  // so a build that knows only version 1 refuses it now
+  open_ok(o);
+}
+
+TEST_CASE("a format version 1 store with records in the locks column family is refused", "[storage][open]") {
+  TempDir dir;
+  StoreOptions o = options_for(dir.path());
+  open_ok(o);
+  const std::string key = format::txn_state_key(3, "lock");
+  require_ok(debug::raw_put(o.path, "locks", key, format::seal(key, "intent")));
+  set_format_version(o, 1);
+  require_refused(o, Status::Code::kCorruption, "format version 1 but records in the locks column family");
+  CHECK(stored_format_version(o) == 1);  // refused: left as it was
 }
 
 TEST_CASE("open refuses a directory with some but not all pieces", "[storage][open]") {

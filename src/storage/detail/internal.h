@@ -78,7 +78,8 @@ class SnapshotAccess {
  public:
   // Staged images: fill a StagedSnapshot; mark it installed.
   static StagedSnapshot make_staged(GroupId group, KeyRange range, raft::SnapshotMeta meta, std::uint64_t data_records,
-                                    std::uint64_t session_records, std::string staging_root, std::string dir_name);
+                                    std::uint64_t session_records, std::uint64_t txn_state_records,
+                                    std::string staging_root, std::string dir_name);
   static void release(StagedSnapshot& staged) { staged.release(); }
 };
 

@@ -24,8 +24,14 @@ Status bootstrap(const StoreOptions& options);
 // Opens db/ with paranoid checks; kIncomplete when a required column family is missing.
 Result<std::unique_ptr<Db>> open_db(const StoreOptions& options);
 // kWrongIdentity / kUnsupportedFormat / kIncomplete / kCorruption unless the identity
-// records match `options`.
-Status check_identity(const Db& db, const StoreOptions& options);
+// records match `options` and the format version is one this build reads, which it returns
+// in `format_version`.
+Status check_identity(const Db& db, const StoreOptions& options, std::uint32_t* format_version);
+// Brings a store of an older readable format to format::kFormatVersion (format.h "Version
+// history"), durably; nothing when it is current. Called last in open(), once everything
+// else has loaded, so a refused store is left as it was. Errors: kCorruption (the store does
+// not hold what its version allows), kIOError.
+Status maybe_upgrade_format(const Db& db, std::uint32_t format_version);
 
 // store_recovery.cc: loads every group's raft state and log into `registry`, verifying the
 // structure (a compaction point per group, no gaps, terms never decreasing) and the
