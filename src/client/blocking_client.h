@@ -15,6 +15,7 @@
 // This header includes no Asio.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,9 @@
 #include "client/types.h"
 
 namespace kv::client {
+
+class Transaction;
+class BlockingTransaction;
 
 class BlockingClient {
  public:
@@ -47,8 +51,15 @@ class BlockingClient {
   Result<CasResult> cas(const std::string& key, Compare compare, CasThen then);
   Result<TxnResult> txn(TxnRequest request);
 
+  // Transactions: as Client::begin() and run_transaction() (transaction.h). The body runs on
+  // the calling thread; each of the transaction's operations blocks as the client's do.
+  BlockingTransaction begin();
+  using TransactionBody = std::function<Result<void>(BlockingTransaction&)>;
+  TransactionRun run_transaction(const TransactionBody& body, TransactionOptions options = {});
+
   Result<StatusResult> status(const std::string& endpoint);
   Result<MembersResult> members();
+  Result<ShardMapResult> shard_map();
 
   // As Client::close(); afterwards every call fails at once with kClosed. Idempotent.
   void close();
@@ -57,7 +68,37 @@ class BlockingClient {
   struct Impl;
 
  private:
+  BlockingTransaction begin_until(std::chrono::steady_clock::time_point deadline);
+
   std::unique_ptr<Impl> impl_;
+};
+
+// A Transaction (transaction.h) driven from a plain thread: the same operations and results,
+// each blocking until done. Use it from one thread at a time.
+// REQUIRES: does not outlive the BlockingClient that began it.
+class BlockingTransaction {
+ public:
+  ~BlockingTransaction();
+  BlockingTransaction(BlockingTransaction&&) noexcept;
+  BlockingTransaction& operator=(BlockingTransaction&&) noexcept;
+  BlockingTransaction(const BlockingTransaction&) = delete;
+  BlockingTransaction& operator=(const BlockingTransaction&) = delete;
+
+  Result<GetResult> get(const std::string& key);
+  Result<RangeResult> range(const std::string& start, const std::string& end, RangeOptions options = {});
+  Result<RangeResult> prefix(const std::string& prefix, RangeOptions options = {});
+  void put(const std::string& key, const std::string& value);
+  void del(const std::string& key);
+  Result<DeleteResult> del_range(const std::string& start, const std::string& end, DeleteOptions options = {});
+  Result<CommitResult> commit();
+  net::TxnFootprint footprint() const;
+
+ private:
+  friend class BlockingClient;
+  BlockingTransaction(BlockingClient::Impl& impl, std::shared_ptr<Transaction> txn);
+
+  BlockingClient::Impl* impl_;
+  std::shared_ptr<Transaction> txn_;  // used and released on the network thread
 };
 
 }  // namespace kv::client

@@ -1,39 +1,29 @@
-// Client (see client.h): the retry loop, connections, write sessions and the route cache,
-// all on the io thread. The policy lives in retry.cc, session_pool.cc and route_cache.cc
-// (pure); this file only waits, connects and sends.
+// Client (see client.h): the retry loop, connections and write sessions, all on the io
+// thread. The policy lives in retry.cc, session_pool.cc and route_cache.cc (pure); this file
+// only waits, connects and sends. The shard map is loaded in client_routes.cc.
 #include "client/client.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/io_context.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <deque>
-#include <optional>
-#include <random>
-#include <unordered_map>
 
-#include "client/retry.h"
-#include "client/route_cache.h"
-#include "client/session_pool.h"
+#include "client/client_impl.h"
 #include "common/assert.h"
-#include "net/client_connection.h"
 
 namespace kv::client {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
+using detail::Clock;
+using detail::Waiter;
+using detail::WaiterPtr;
+using detail::park;
+using detail::sleep_until;
+using detail::wake;
 using ConnectionPtr = std::shared_ptr<net::ClientConnection>;
 using namespace std::chrono_literals;
 
-// The shard map is reloaded at most this often (a burst of redirects costs one reload).
-constexpr auto kRouteRefreshInterval = 1s;
-// A reload's budget: it is an optimisation, never worth waiting long for.
-constexpr auto kRouteRefreshTimeout = 2s;
+namespace {
+
 // An attempt with less time than this left is not made: it could not get an answer, and for
 // a write it would turn a clean "not applied" into "indeterminate".
 constexpr auto kMinAttemptTime = 1ms;
@@ -48,114 +38,82 @@ std::chrono::milliseconds remaining(Clock::time_point deadline) {
   return std::max(left, 1ms);
 }
 
-// A coroutine parked until another hands it something (a session, a finished connect) or
-// its deadline passes.
-struct Waiter {
-  explicit Waiter(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
-  bool woken = false;
-  std::optional<detail::Session> session;  // a session handed over by release
-};
-using WaiterPtr = std::shared_ptr<Waiter>;
+// Keys are never empty, so "\0" is the first possible key: where "every key" starts.
+std::string first_key_if_empty(std::string start) { return start.empty() ? std::string(1, '\0') : start; }
 
-// Returns true if woken before the deadline.
-asio::awaitable<bool> park(WaiterPtr waiter, Clock::time_point deadline) {
+// An answer whose outcome is unknown, or that shows a bug: the session is not reused.
+bool session_untrusted(const Result<net::ResponseBody>& result) {
+  if (!result.ok()) return result.kind() == ErrorKind::kIndeterminate || result.kind() == ErrorKind::kInternal;
+  const auto* error = std::get_if<net::ErrorResponse>(&result.value());
+  return error != nullptr && (error->code == net::ErrorCode::kInternal || error->code == net::ErrorCode::kStaleSequence);
+}
+
+}  // namespace
+
+asio::awaitable<bool> detail::park(WaiterPtr waiter, Clock::time_point deadline) {
   if (waiter->woken) co_return true;
   waiter->timer.expires_at(deadline);
   std::error_code ignored;  // operation_aborted = woken
-  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  auto waiting = waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await std::move(waiting);
   co_return waiter->woken;
 }
 
-void wake(Waiter& waiter) {
+void detail::wake(Waiter& waiter) {
   waiter.woken = true;
   waiter.timer.cancel();
 }
 
-asio::awaitable<void> sleep_until(asio::io_context& io, Clock::time_point until) {
+asio::awaitable<void> detail::sleep_until(asio::io_context& io, Clock::time_point until) {
   asio::steady_timer timer(io, until);
   std::error_code ignored;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  auto waiting = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await std::move(waiting);
 }
 
-// The body of the expected type, or an error.
-template <class T>
-Result<T> expect(Result<net::ResponseBody> r) {
-  if (!r.ok()) return r.error();
-  if (auto* body = std::get_if<T>(&r.value())) return std::move(*body);
-  return Error{ErrorKind::kInternal, "the server answered with the wrong kind of response"};
+detail::OpSpec detail::default_spec(const net::RequestOp& op, std::chrono::milliseconds operation_timeout) {
+  OpSpec spec;
+  spec.route_key = routing_key(op);
+  spec.is_write = net::is_write(op);
+  spec.session = spec.is_write;
+  spec.deadline = Clock::now() + operation_timeout;
+  return spec;
 }
 
-// Keys are never empty, so "\0" is the first possible key: where "every key" starts.
-std::string first_key_if_empty(std::string start) { return start.empty() ? std::string(1, '\0') : start; }
-
-}  // namespace
-
-struct EndpointState {
-  ConnectionPtr connection;
-  bool connecting = false;
-  std::string last_error;          // why the latest connect failed
-  std::vector<WaiterPtr> waiters;  // operations waiting for the connect in progress
-};
-
-struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-  Impl(asio::io_context& io_context, Options opts)
-      : io(io_context), options(std::move(opts)), rng(random_client_id()), sessions(options.max_sessions, random_client_id) {}
-
-  asio::io_context& io;
-  const Options options;
-  std::mt19937_64 rng;  // backoff jitter
-  detail::SessionPool sessions;
-  std::deque<WaiterPtr> session_waiters;  // FIFO: writes wait their turn for a session
-  detail::RouteCache routes;
-  std::unordered_map<std::string, EndpointState> endpoints;  // never erased: references stay valid
-  std::size_t rotation = 0;
-  bool closed = false;
-  bool refreshing = false;
-  Clock::time_point last_refresh{};
-  ClientStats stats;
-
-  asio::awaitable<Result<net::ResponseBody>> execute(net::RequestOp op);
-  asio::awaitable<Result<net::ResponseBody>> run_attempts(const net::Request& request, Clock::time_point deadline,
-                                                          detail::RetryPlan& plan);
-  void learn_from_attempt(const std::string& key, const std::string& tried, bool is_write,
-                          const net::CallResult& call, const detail::Step& next, bool redirected);
-  asio::awaitable<Result<net::ResponseBody>> call_once(std::string endpoint, net::RequestOp op,
-                                                       Clock::time_point deadline);
-
-  asio::awaitable<std::optional<detail::Session>> acquire_session(Clock::time_point deadline);
-  bool hand_to_waiter(detail::Session session);
-  void finish_session(detail::Session session, const Result<net::ResponseBody>& result);
-
-  asio::awaitable<net::Result<ConnectionPtr>> connection(std::string endpoint, Clock::time_point deadline);
-  void maybe_refresh_routes(const std::string& endpoint);
-  asio::awaitable<void> refresh_routes(std::shared_ptr<Impl> self, std::string endpoint);
-  void close();
-};
+Client::Impl::Impl(asio::io_context& io_context, Options opts)
+    : io(io_context), options(std::move(opts)), rng(random_client_id()), sessions(options.max_sessions, random_client_id) {}
 
 // ---- one operation
 
 asio::awaitable<Result<net::ResponseBody>> Client::Impl::execute(net::RequestOp op) {
+  detail::OpSpec spec = detail::default_spec(op, options.operation_timeout);
+  auto executing = execute(std::move(op), std::move(spec));
+  co_return co_await std::move(executing);
+}
+
+asio::awaitable<Result<net::ResponseBody>> Client::Impl::execute(net::RequestOp op, detail::OpSpec spec) {
   ++stats.operations;
   if (closed) co_return Error{ErrorKind::kClosed, "the client was closed"};
-  const Clock::time_point deadline = Clock::now() + options.operation_timeout;
-  const bool is_write = net::is_write(op);
+  KV_ASSERT(!spec.session || spec.is_write);
   net::Request request{0, 0, 0, 0, std::move(op)};
   std::optional<detail::Session> session;
-  if (is_write) {
-    session = co_await acquire_session(deadline);
+  if (spec.session) {
+    auto acquiring = acquire_session(spec.deadline);
+    session = co_await std::move(acquiring);
     if (!session) {
       if (closed) co_return Error{ErrorKind::kClosed, "the client was closed"};
-      co_return Error{ErrorKind::kTimeout, "no free write session within " +
-                                               std::to_string(options.operation_timeout.count()) + " ms: all " +
+      co_return Error{ErrorKind::kTimeout, "no free write session before the deadline: all " +
                                                std::to_string(options.max_sessions) +
                                                " sessions have a write in flight (nothing was sent)"};
     }
     request.client_id = session->client_id;
     request.seq = session->next_seq();  // the same (client_id, seq) on every retry below
   }
-  detail::RetryPlan plan(options, is_write, rotation++, rng);
-  Result<net::ResponseBody> result = co_await run_attempts(request, deadline, plan);
+  detail::PlanShape shape{spec.is_write, spec.resend_when_maybe_applied, spec.errors_as_answers,
+                          routes.route_for(spec.route_key).replicas};
+  detail::RetryPlan plan(options, std::move(shape), rotation++, rng);
+  auto attempting = run_attempts(request, spec, plan);
+  Result<net::ResponseBody> result = co_await std::move(attempting);
 #ifndef NDEBUG
   KV_ASSERT_MSG(!plan.saw_stale_sequence(), "the server saw a sequence number reused: a session bug");
 #endif
@@ -164,9 +122,11 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::execute(net::RequestOp 
 }
 
 asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net::Request& request,
-                                                                      Clock::time_point deadline,
+                                                                      const detail::OpSpec& spec,
                                                                       detail::RetryPlan& plan) {
-  const std::string& key = detail::routing_key(request.op);
+  const std::string& key = spec.route_key;
+  const Clock::time_point deadline = spec.deadline;
+  const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   detail::Step step = plan.start(routes.leader_for(key));
   while (step.kind == detail::Step::Kind::kSend) {
     if (step.delay.count() > 0) {
@@ -174,7 +134,7 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net:
       co_await sleep_until(io, wake_at);
     }
     if (closed) co_return plan.on_closed();
-    if (deadline - Clock::now() < kMinAttemptTime) co_return plan.on_deadline(options.operation_timeout);
+    if (deadline - Clock::now() < kMinAttemptTime) co_return plan.on_deadline(std::max(budget, 1ms));
     const std::string tried = step.endpoint;
     auto connecting = connection(tried, deadline);
     net::Result<ConnectionPtr> conn = co_await std::move(connecting);
@@ -188,8 +148,10 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net:
     auto calling = conn.value()->call(request, timeout);
     const net::CallResult call = co_await std::move(calling);
     const int redirects_before = plan.redirects();
+    const bool stale_before = plan.routes_stale();
     step = plan.on_call(tried, call);
-    learn_from_attempt(key, tried, request.client_id != 0, call, step, plan.redirects() > redirects_before);
+    learn_from_attempt(key, tried, request.client_id != 0, call, step, plan.redirects() > redirects_before,
+                       plan.routes_stale() && !stale_before);
   }
   if (step.kind == detail::Step::Kind::kSucceed) co_return std::move(step.body);
   co_return std::move(step.error);
@@ -197,11 +159,14 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net:
 
 // Keeps the route cache in line with what the attempt showed.
 void Client::Impl::learn_from_attempt(const std::string& key, const std::string& tried, bool is_write,
-                                      const net::CallResult& call, const detail::Step& next, bool redirected) {
+                                      const net::CallResult& call, const detail::Step& next, bool redirected,
+                                      bool stale) {
   if (redirected) {
     ++stats.redirects;
     routes.learn(key, next.endpoint);
     maybe_refresh_routes(next.endpoint);
+  } else if (stale) {
+    maybe_refresh_routes(tried);  // WrongShard: the shard's ranges moved
   } else if (next.kind == detail::Step::Kind::kSucceed) {
     // Followers answer reads too; only a write proves that `tried` leads the key's shard.
     if (is_write) routes.learn(key, tried);
@@ -264,8 +229,7 @@ void Client::Impl::finish_session(detail::Session session, const Result<net::Res
   // Any definitive answer frees the session: the server has recorded (client_id, seq), or
   // refused it before recording, the same way for every copy. Only an unknown outcome (or a
   // bug) retires it, so that no later write on it can race the lost one.
-  const bool unknown = !result.ok() && (result.kind() == ErrorKind::kIndeterminate || result.kind() == ErrorKind::kInternal);
-  if (!unknown) {
+  if (!session_untrusted(result)) {
     if (!hand_to_waiter(session)) sessions.release(session);
     return;
   }
@@ -284,7 +248,7 @@ void Client::Impl::finish_session(detail::Session session, const Result<net::Res
 asio::awaitable<net::Result<ConnectionPtr>> Client::Impl::connection(std::string endpoint, Clock::time_point deadline) {
   using R = net::Result<ConnectionPtr>;
   if (closed) co_return R::failure("the client was closed");
-  EndpointState& state = endpoints[endpoint];
+  detail::EndpointState& state = endpoints[endpoint];
   if (state.connection && state.connection->is_open()) co_return state.connection;
   if (state.connecting) {
     auto waiter = std::make_shared<Waiter>(io);
@@ -317,36 +281,6 @@ asio::awaitable<net::Result<ConnectionPtr>> Client::Impl::connection(std::string
   co_return made;
 }
 
-// ---- the shard map
-
-void Client::Impl::maybe_refresh_routes(const std::string& endpoint) {
-  if (refreshing || closed) return;
-  const Clock::time_point now = Clock::now();
-  if (last_refresh != Clock::time_point{} && now - last_refresh < kRouteRefreshInterval) return;
-  refreshing = true;
-  last_refresh = now;
-  asio::co_spawn(io, refresh_routes(shared_from_this(), endpoint), asio::detached);
-}
-
-// Loads the shard map from `endpoint` (just named a leader, so likely up to date).
-asio::awaitable<void> Client::Impl::refresh_routes(std::shared_ptr<Impl> self, std::string endpoint) {
-  KV_ASSERT(self.get() == this);
-  KV_ASSERT(refreshing);
-  const Clock::time_point deadline = Clock::now() + std::min<std::chrono::milliseconds>(kRouteRefreshTimeout, options.request_timeout);
-  net::RequestOp status_op = net::StatusRequest{};  // named locals: see docs/coroutines.md
-  net::RequestOp members_op = net::MembersRequest{};
-  auto asking_status = call_once(endpoint, std::move(status_op), deadline);
-  Result<net::ResponseBody> status = co_await std::move(asking_status);
-  auto asking_members = call_once(endpoint, std::move(members_op), deadline);
-  Result<net::ResponseBody> members = co_await std::move(asking_members);
-  refreshing = false;
-  if (!status.ok() || !members.ok()) co_return;  // keep the old map; hints still correct it
-  const auto* s = std::get_if<net::StatusResponse>(&status.value());
-  const auto* m = std::get_if<net::MembersResponse>(&members.value());
-  if (s == nullptr || m == nullptr) co_return;
-  if (routes.reset(detail::routes_from(*s, *m))) ++stats.route_refreshes;
-}
-
 void Client::Impl::close() {
   if (closed) return;
   closed = true;
@@ -357,6 +291,8 @@ void Client::Impl::close() {
   }
   for (const WaiterPtr& w : session_waiters) wake(*w);
   session_waiters.clear();
+  for (const WaiterPtr& w : map_waiters) wake(*w);
+  map_waiters.clear();
 }
 
 // =============================================================================================
@@ -369,7 +305,7 @@ template <class T>
 asio::awaitable<Result<T>> run_op(std::shared_ptr<Client::Impl> impl, net::RequestOp op) {
   auto executing = impl->execute(std::move(op));
   Result<net::ResponseBody> body = co_await std::move(executing);
-  co_return expect<T>(std::move(body));
+  co_return detail::expect<T>(std::move(body));
 }
 
 template <class T>
@@ -384,7 +320,7 @@ asio::awaitable<Result<StatusResult>> status_op(std::shared_ptr<Client::Impl> im
   const Clock::time_point deadline = Clock::now() + budget;
   auto asking = impl->call_once(std::move(endpoint), std::move(op), deadline);
   Result<net::ResponseBody> body = co_await std::move(asking);
-  co_return expect<StatusResult>(std::move(body));
+  co_return detail::expect<StatusResult>(std::move(body));
 }
 
 }  // namespace
@@ -456,11 +392,6 @@ asio::awaitable<Result<DeleteResult>> Client::del_prefix(std::string prefix, Del
 asio::awaitable<Result<CasResult>> Client::cas(std::string key, Compare compare, CasThen then) {
   net::RequestOp op = net::CasRequest{std::move(key), std::move(compare), std::move(then)};
   return run_op<CasResult>(impl_, std::move(op));
-}
-
-asio::awaitable<Result<TxnResult>> Client::txn(TxnRequest request) {
-  net::RequestOp op = std::move(request);
-  return run_op<TxnResult>(impl_, std::move(op));
 }
 
 asio::awaitable<Result<StatusResult>> Client::status(std::string endpoint) {

@@ -10,10 +10,14 @@
 //   if (!put.ok()) std::cerr << to_string(put.kind()) << ": " << put.message() << "\n";
 //
 // What every operation does: it is routed to the node believed to lead the key's shard (any
-// endpoint at first), follows NotLeader hints, moves round-robin over the endpoints when a
-// node cannot serve it, and backs off exponentially with jitter between retries, until it
-// gets an answer or its deadline (Options::operation_timeout) passes. Connections (one per
+// endpoint at first; by the shard map once loaded), follows NotLeader hints, moves
+// round-robin over the shard's replicas and then the endpoints when a node cannot serve it,
+// and backs off exponentially with jitter between retries, until it gets an answer or its
+// deadline (Options::operation_timeout) passes. The shard map is loaded when a redirect or
+// WrongShard shows the cached one stale, and before the first transaction. Connections (one per
 // node, made on demand) are shared by all operations; requests are pipelined on them.
+//
+// Transactions over any keys (transaction.h): begin() and run_transaction().
 //
 // Exactly-once writes: every write (put, del*, cas, txn) runs in a session of its own — a
 // random 64-bit client_id with a sequence counter — and every retry re-sends the same
@@ -42,6 +46,7 @@
 
 #include "client/options.h"
 #include "client/result.h"
+#include "client/transaction.h"
 #include "client/types.h"
 
 namespace asio {
@@ -49,6 +54,10 @@ class io_context;
 }
 
 namespace kv::client {
+
+namespace detail {
+struct ClientAccess;
+}
 
 class Client {
  public:
@@ -86,9 +95,23 @@ class Client {
   // (not an error) when it did not match; `current` then holds the key's kv, if any.
   asio::awaitable<Result<CasResult>> cas(std::string key, Compare compare, CasThen then);
   // etcd-style transaction: if every compare holds, the success ops run, else the failure
-  // ops, atomically; results has one entry per op of the branch that ran. Routed by the first
-  // key it names, and served by that key's shard (multi-shard 2PC is the server's to add).
+  // ops, atomically; results has one entry per op of the branch that ran.
+  // When every key it names (compares, ops, ranges) lies in one shard, it is one request,
+  // applied by that shard in one log entry. Otherwise it runs as a Transaction: the compared
+  // keys are read and the compares evaluated here (exactly as the server would), the branch's
+  // reads are done and its writes buffered (a ranged delete reads the range, then deletes
+  // what it found), and the whole commits atomically; a conflict runs it again, invisibly,
+  // within Options::operation_timeout. The results have the same shape, except that the
+  // versions the server would give the transaction's own writes are not known then: a put's
+  // `version`, and the version of a key read after the transaction wrote it, are 0.
+  // Errors: as a write (kIndeterminate: the commit's outcome is unknown); kConflict only when
+  // conflicts persisted until the deadline.
   asio::awaitable<Result<TxnResult>> txn(TxnRequest request);
+
+  // ---- transactions (transaction.h)
+
+  // A new transaction over any keys, on this client. Nothing is sent until its first read.
+  Transaction begin();
 
   // ---- cluster
 
@@ -98,6 +121,9 @@ class Client {
   asio::awaitable<Result<StatusResult>> status(std::string endpoint);
   // The cluster's members, from any node that answers.
   asio::awaitable<Result<MembersResult>> members();
+  // The shard map (every shard's range, replicas, latest known leader and term, and the
+  // members), from any node that answers; it also replaces the client's cached map.
+  asio::awaitable<Result<ShardMapResult>> shard_map();
 
   // Closes every connection; operations in flight finish with kClosed (or kIndeterminate for
   // a write that may have been applied), later ones fail at once with kClosed. Idempotent.
@@ -110,6 +136,7 @@ class Client {
   struct Impl;
 
  private:
+  friend struct detail::ClientAccess;
   std::shared_ptr<Impl> impl_;
 };
 

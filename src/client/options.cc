@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "client/result.h"
+#include "client/types.h"
 
 namespace kv::client {
 
@@ -55,6 +56,15 @@ std::string Options::validate() const {
   if (backoff_max < backoff_min) return "backoff_max must be >= backoff_min";
   if (!(backoff_jitter >= 0.0 && backoff_jitter <= 1.0)) return "backoff_jitter must be within [0, 1]";
   if (max_sessions == 0) return "max_sessions must be > 0";
+  return "";
+}
+
+std::string TransactionOptions::validate() const {
+  if (max_attempts < 1) return "max_attempts must be >= 1";
+  if (timeout.count() <= 0) return "timeout must be > 0";
+  if (backoff_min.count() <= 0) return "backoff_min must be > 0";
+  if (backoff_max < backoff_min) return "backoff_max must be >= backoff_min";
+  if (!(backoff_jitter >= 0.0 && backoff_jitter <= 1.0)) return "backoff_jitter must be within [0, 1]";
   return "";
 }
 

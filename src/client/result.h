@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -94,6 +95,29 @@ class [[nodiscard]] Result {
   }
 
   std::variant<T, Error> state_;
+};
+
+// Success with no value, or an Error (what a transaction body returns, for instance).
+//   co_return kv::client::Result<void>{};   // success
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;  // success
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit on purpose
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+
+  // REQUIRES: !ok().
+  const Error& error() const {
+    KV_ASSERT_MSG(!ok(), "error() of a successful Result");
+    return *error_;
+  }
+  ErrorKind kind() const { return error().kind; }
+  const std::string& message() const { return error().message; }
+
+ private:
+  std::optional<Error> error_;
 };
 
 }  // namespace kv::client

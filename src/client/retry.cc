@@ -30,16 +30,49 @@ std::chrono::milliseconds Backoff::next(std::mt19937_64& rng) {
 
 // ---- RetryPlan
 
+namespace {
+
+std::vector<std::string> known(const std::vector<std::string>& replicas) {
+  std::vector<std::string> out;
+  for (const std::string& e : replicas) {
+    if (!e.empty() && std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  }
+  return out;
+}
+
+// The shard's replicas first (a node that hosts the shard can serve it, or knows who does),
+// starting at a different one for each operation; then the configured endpoints not among
+// them.
+std::vector<std::string> rotation_list(const std::vector<std::string>& replicas, const std::vector<std::string>& configured,
+                                       std::size_t rotation_start) {
+  std::vector<std::string> out = known(replicas);
+  if (!out.empty()) {
+    std::rotate(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(rotation_start % out.size()), out.end());
+  }
+  for (const std::string& e : configured) {
+    if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
 RetryPlan::RetryPlan(const Options& options, bool is_write, std::size_t rotation_start, std::mt19937_64& rng)
-    : endpoints_(options.endpoints),
-      is_write_(is_write),
+    : RetryPlan(options, PlanShape{is_write, true, false, {}}, rotation_start, rng) {}
+
+RetryPlan::RetryPlan(const Options& options, PlanShape shape, std::size_t rotation_start, std::mt19937_64& rng)
+    : endpoints_(rotation_list(shape.replicas, options.endpoints, rotation_start)),
+      is_write_(shape.is_write),
+      resend_when_maybe_applied_(shape.resend_when_maybe_applied),
+      errors_as_answers_(shape.errors_as_answers),
       // Enough to walk a chain of fresh hints across the cluster, not enough to spin on two
       // nodes that name each other during an election.
-      max_immediate_redirects_(options.endpoints.size() + 1),
+      max_immediate_redirects_(endpoints_.size() + 1),
       rng_(rng),
       backoff_(options.backoff_min, options.backoff_max, options.backoff_jitter),
-      rotation_(rotation_start) {
+      rotation_(known(shape.replicas).empty() ? rotation_start : 0) {
   KV_ASSERT(!endpoints_.empty());
+  KV_ASSERT(endpoints_.size() >= options.endpoints.size());
 }
 
 Step RetryPlan::start(const std::string& preferred) {
@@ -101,6 +134,7 @@ Step RetryPlan::on_call(const std::string& endpoint, const net::CallResult& call
       if (is_write_) maybe_applied_ = true;
       note(call.status == net::CallStatus::kTimeout ? ErrorKind::kTimeout : ErrorKind::kUnavailable,
            endpoint + ": " + call.error);
+      if (is_write_ && !resend_when_maybe_applied_) return fail_indeterminate();
       return send_next_endpoint(endpoint);
     case net::CallStatus::kTooLarge:
       return fail(ErrorKind::kInvalidArgument, "the request is too large to send: " + call.error);
@@ -140,11 +174,24 @@ Step RetryPlan::on_error_response(const std::string& endpoint, const net::ErrorR
     case net::ErrorCode::kTimeout:
       if (is_write_) maybe_applied_ = true;
       note(ErrorKind::kTimeout, what);
+      if (is_write_ && !resend_when_maybe_applied_) return fail_indeterminate();
       return send(endpoint, false);
     case net::ErrorCode::kWrongShard:
       routes_stale_ = true;
       note(ErrorKind::kUnavailable, what);
       return send(endpoint, false);
+    default:
+      break;
+  }
+  if (errors_as_answers_) {
+    // Definitive: relayed as the server's answer. (kStaleSequence is still a bug, noted.)
+    if (error.code == net::ErrorCode::kStaleSequence) saw_stale_sequence_ = true;
+    Step step;
+    step.kind = Step::Kind::kSucceed;
+    step.body = error;
+    return step;
+  }
+  switch (error.code) {
     case net::ErrorCode::kKeyTooLarge:
     case net::ErrorCode::kValueTooLarge:
     case net::ErrorCode::kBadRequest:
@@ -160,9 +207,17 @@ Step RetryPlan::on_error_response(const std::string& endpoint, const net::ErrorR
       // or in the server's session table (client.cc asserts on it in debug builds).
       saw_stale_sequence_ = true;
       return fail(ErrorKind::kInternal, "bug: " + what);
+    default:
+      break;
   }
   return fail(ErrorKind::kInternal, endpoint + ": unknown error code " +
                                         std::to_string(static_cast<int>(error.code)) + ": " + error.message);
+}
+
+Step RetryPlan::fail_indeterminate() {
+  KV_ASSERT(is_write_);
+  KV_ASSERT(maybe_applied_);
+  return fail(ErrorKind::kIndeterminate, "the write may or may not have been applied (it is not sent twice): " + last_.message);
 }
 
 Error RetryPlan::on_deadline(std::chrono::milliseconds budget) const {
@@ -185,6 +240,23 @@ Error RetryPlan::on_closed() const {
     return Error{ErrorKind::kIndeterminate, "the client was closed; the write may or may not have been applied"};
   }
   return Error{ErrorKind::kClosed, "the client was closed"};
+}
+
+// ---- ConflictRetry
+
+ConflictRetry::ConflictRetry(int max_attempts, std::chrono::milliseconds backoff_min, std::chrono::milliseconds backoff_max,
+                             double backoff_jitter)
+    : max_attempts_(max_attempts), backoff_(backoff_min, backoff_max, backoff_jitter) {
+  KV_ASSERT(max_attempts >= 1);
+}
+
+std::optional<std::chrono::milliseconds> ConflictRetry::next_wait(std::chrono::milliseconds time_left, std::mt19937_64& rng) {
+  KV_ASSERT(attempts_ >= 1);
+  if (attempts_ >= max_attempts_) return std::nullopt;
+  const std::chrono::milliseconds wait = backoff_.next(rng);
+  // Waiting past the deadline would only turn a conflict into a later timeout.
+  if (wait >= time_left) return std::nullopt;
+  return wait;
 }
 
 // ---- routing
@@ -213,11 +285,12 @@ const std::string& routing_key(const net::RequestOp& op) {
                                    : r.part.writes.front().key;
     } else if constexpr (std::is_same_v<T, net::TxnDecideRequest>) {
       return r.primary;
-    } else if constexpr (std::is_same_v<T, net::StatusRequest> || std::is_same_v<T, net::MembersRequest> ||
-                         std::is_same_v<T, net::ShardMapRequest> || std::is_same_v<T, net::TxnCommitRequest>) {
-      return kNone;
-    } else {
+    } else if constexpr (requires { r.key; }) {
       return r.key;
+    } else {
+      // No key (status, members, the shard map, a commit, a shard leader claim): shard 0's,
+      // whose range starts at "".
+      return kNone;
     }
   }, op);
 }

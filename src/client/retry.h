@@ -15,6 +15,8 @@
 //     definitive answer (client or server timeout, lost connection). That is sticky: a later
 //     NotLeader does not undo it, because the earlier attempt may still commit. Out of time,
 //     such a write is kIndeterminate; otherwise kUnavailable or kTimeout.
+//   - A write outside any session (a transaction commit) is never sent again once it may
+//     have been applied: a second copy could be applied too. It ends kIndeterminate there.
 //
 // Thread-safety: none (one operation, one coroutine).
 #pragma once
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -56,14 +59,30 @@ struct Step {
   Kind kind = Kind::kSend;
   std::string endpoint;                // kSend: where
   std::chrono::milliseconds delay{0};  // kSend: wait this long first
-  net::ResponseBody body;              // kSucceed: the server's answer (never an ErrorResponse)
+  net::ResponseBody body;              // kSucceed: the server's answer (an ErrorResponse only
+                                       // with PlanShape::errors_as_answers)
   Error error;                         // kFail
+};
+
+// What kind of operation a plan carries.
+struct PlanShape {
+  bool is_write = false;
+  // false: once an attempt may have been applied, stop with kIndeterminate rather than send
+  // it again (a write without a session). Default: true (sessions make resending safe).
+  bool resend_when_maybe_applied = true;
+  // true: a definitive server error (conflict, badRequest, ...) ends the plan with kSucceed
+  // and the ErrorResponse as the body, for callers that relay the server's answer as is.
+  bool errors_as_answers = false;
+  // Client endpoints of the replicas of the key's shard: tried, round-robin, before the
+  // configured endpoints when no leader is known. Empty = unknown.
+  std::vector<std::string> replicas;
 };
 
 class RetryPlan {
  public:
-  // `endpoints`: the round-robin list (REQUIRES: not empty); `rotation_start` spreads
-  // operations over it. `rng` must outlive the plan.
+  // Round-robin over `shape.replicas`, then Options::endpoints (REQUIRES: not empty);
+  // `rotation_start` spreads operations over them. `rng` must outlive the plan.
+  RetryPlan(const Options& options, PlanShape shape, std::size_t rotation_start, std::mt19937_64& rng);
   RetryPlan(const Options& options, bool is_write, std::size_t rotation_start, std::mt19937_64& rng);
 
   // The first attempt: at `preferred` (the cached leader) if not empty, else round-robin.
@@ -91,10 +110,13 @@ class RetryPlan {
   Step send_next_endpoint(const std::string& after);
   Step on_error_response(const std::string& endpoint, const net::ErrorResponse& error);
   Step fail(ErrorKind kind, std::string message);
+  Step fail_indeterminate();
   void note(ErrorKind kind, std::string message);
 
   const std::vector<std::string> endpoints_;
   const bool is_write_;
+  const bool resend_when_maybe_applied_;
+  const bool errors_as_answers_;
   const std::size_t max_immediate_redirects_;
   std::mt19937_64& rng_;
   Backoff backoff_;
@@ -106,6 +128,28 @@ class RetryPlan {
   bool routes_stale_ = false;
   bool saw_stale_sequence_ = false;
   Error last_;  // the latest retryable failure, for the final message
+};
+
+// The retry schedule of whole transactions that conflicted: a new attempt after an
+// exponential backoff with jitter, bounded by a number of attempts and a deadline. Pure: the
+// caller reads the clock and sleeps.
+class ConflictRetry {
+ public:
+  // REQUIRES: max_attempts >= 1; the backoff's REQUIRES.
+  ConflictRetry(int max_attempts, std::chrono::milliseconds backoff_min, std::chrono::milliseconds backoff_max,
+                double backoff_jitter);
+
+  // An attempt starts (call before each one, the first included).
+  void on_attempt() { ++attempts_; }
+  int attempts() const { return attempts_; }
+  // After a conflict: how long to wait before the next attempt, or nullopt when none may be
+  // made (attempts used up, or the wait would end past `time_left`).
+  std::optional<std::chrono::milliseconds> next_wait(std::chrono::milliseconds time_left, std::mt19937_64& rng);
+
+ private:
+  const int max_attempts_;
+  Backoff backoff_;
+  int attempts_ = 0;
 };
 
 // The key a request is routed by: the key the server picks its shard by (the first key it

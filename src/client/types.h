@@ -4,11 +4,13 @@
 // Keys and values are arbitrary bytes held in std::string.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
 
+#include "client/result.h"
 #include "net/client_protocol.h"
 
 namespace kv::client {
@@ -24,6 +26,8 @@ using CasResult = net::CasResponse;        // succeeded; version, or the current
 using TxnResult = net::TxnResponse;        // succeeded; one result per op of the branch run
 using StatusResult = net::StatusResponse;  // one node's view of itself and its shards
 using MembersResult = net::MembersResponse;
+using ShardMapResult = net::ShardMapResponse;  // every shard's range, replicas, leader; members
+using CommitResult = net::TxnCommitResponse;   // txn_id; shards (participants; 1 = no 2PC)
 
 // ---- per-operation options
 
@@ -45,7 +49,7 @@ struct RangeOptions {
   std::uint64_t limit = 0;  // at most this many kvs; 0 = the server's maximum
   bool keys_only = false;   // values left empty
   bool count_only = false;  // kvs empty, count set
-  bool serializable = false;
+  bool serializable = false;  // ignored inside a transaction (its reads are linearizable)
 };
 
 // ---- compare-and-swap and transactions
@@ -82,6 +86,32 @@ struct ClientStats {
   std::uint64_t sessions_created = 0;
   std::uint64_t sessions_discarded = 0;  // after an indeterminate write (never reused)
   std::uint64_t route_refreshes = 0;     // shard map reloads
+};
+
+// run_transaction(): how often and how long a transaction is run again after a conflict.
+struct TransactionOptions {
+  // Runs of the body (the first one included). Default: 10.
+  int max_attempts = 10;
+  // The whole run's budget: every attempt's reads and commit, and the waits between them.
+  // Operations inside end by then (a commit cut short is kIndeterminate). Default: 30 s.
+  std::chrono::milliseconds timeout{30000};
+  // The wait before attempt n+1 is about min(backoff_max, backoff_min * 2^(n-1)), drawn
+  // uniformly from [(1 - backoff_jitter) * that, that]: full jitter by default, because
+  // transactions that conflicted once tend to collide again if they retry in step.
+  // Defaults: 10 ms, 1 s, 1.0.
+  std::chrono::milliseconds backoff_min{10};
+  std::chrono::milliseconds backoff_max{1000};
+  double backoff_jitter = 1.0;
+
+  // Empty when usable, else what is wrong (names the field).
+  std::string validate() const;
+};
+
+// The outcome of run_transaction(): the final commit's result (or the body's error) and how
+// many times the body ran.
+struct TransactionRun {
+  Result<CommitResult> result;
+  int attempts = 0;
 };
 
 }  // namespace kv::client

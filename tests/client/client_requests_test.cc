@@ -170,13 +170,14 @@ TEST_CASE("client requests: status asks the one endpoint named; members asks any
   CHECK_THAT(dead.message(), Catch::Contains("127.0.0.1:1"));
 }
 
-TEST_CASE("client requests: with several shards, requests go to each shard's leader after one redirect",
+TEST_CASE("client requests: from a server without a shard map, routes come from status and members",
           "[client]") {
   asio::io_context io;
   FakeNode a(io), b(io);
   // Shard 0 holds [.., "m") and is led by node 1 (a); shard 1 holds ["m", ..) led by node 2 (b).
   auto serve = [&](FakeNode& self, std::uint64_t id) {
     return [&, id](const net::Request& r) -> std::optional<net::ResponseBody> {
+      if (std::holds_alternative<net::ShardMapRequest>(r.op)) return FakeNode::error(net::ErrorCode::kUnsupported);
       if (std::holds_alternative<net::StatusRequest>(r.op)) {
         net::StatusResponse s;
         s.node_id = id;

@@ -59,6 +59,20 @@ Result<T> run(asio::io_context& io, asio::awaitable<Result<T>> op, std::chrono::
   return std::move(**out);
 }
 
+template <class T>
+asio::awaitable<void> store_value(asio::awaitable<T> op, std::shared_ptr<std::optional<T>> out) {
+  out->emplace(co_await std::move(op));
+}
+
+// Runs `op` (any result type) to completion (bounded); REQUIREs that it finished.
+template <class T>
+T run_value(asio::io_context& io, asio::awaitable<T> op, std::chrono::milliseconds limit = 5000ms) {
+  auto out = std::make_shared<std::optional<T>>();
+  asio::co_spawn(io, store_value<T>(std::move(op), out), asio::detached);
+  REQUIRE(run_until(io, [&] { return out->has_value(); }, limit));
+  return std::move(**out);
+}
+
 // A tiny versioned map that answers like kvd's state machine, with its session table
 // (last seq per client_id), so exactly-once behaviour can be observed.
 struct FakeStore {
@@ -67,7 +81,14 @@ struct FakeStore {
   std::map<std::uint64_t, std::pair<std::uint64_t, net::ResponseBody>> sessions;  // id -> (seq, answer)
   int applied_writes = 0;
 
+  std::uint64_t next_txn_id = 1;
+  int commits = 0;  // commits applied
+
   net::ResponseBody apply(const net::Request& r);
+  net::RangeResponse range(const net::RangeRequest& r) const;
+  // A TxnCommitRequest, as the server promises it: all of it if every read is current, else
+  // Error conflict and nothing.
+  net::ResponseBody commit(const net::TxnCommitRequest& r);
 };
 
 // One fake node. `behaviour` decides each answer: a body to send at once, or nullopt to hold
@@ -105,14 +126,24 @@ struct FakeNode {
     });
   }
 
-  // The key-value requests seen (not status or members, which the client also sends to
-  // load the shard map).
+  // The key-value requests seen (not status, members or the shard map, which the client
+  // also asks for to route).
   std::vector<net::Request> kv_seen() const {
     std::vector<net::Request> out;
     for (const net::Request& r : seen) {
-      if (!std::holds_alternative<net::StatusRequest>(r.op) && !std::holds_alternative<net::MembersRequest>(r.op)) {
+      if (!std::holds_alternative<net::StatusRequest>(r.op) && !std::holds_alternative<net::MembersRequest>(r.op) &&
+          !std::holds_alternative<net::ShardMapRequest>(r.op)) {
         out.push_back(r);
       }
+    }
+    return out;
+  }
+  // The requests seen that hold a T.
+  template <class T>
+  std::vector<T> seen_ops() const {
+    std::vector<T> out;
+    for (const net::Request& r : seen) {
+      if (const auto* op = std::get_if<T>(&r.op)) out.push_back(*op);
     }
     return out;
   }
@@ -156,11 +187,139 @@ inline net::ResponseBody FakeStore::apply(const net::Request& r) {
   } else if (const auto* del = std::get_if<net::DeleteRequest>(&r.op)) {
     ++applied_writes;
     body = net::DeleteResponse{data.erase(del->key), {}};
+  } else if (const auto* range_request = std::get_if<net::RangeRequest>(&r.op)) {
+    body = range(*range_request);
+  } else if (const auto* commit_request = std::get_if<net::TxnCommitRequest>(&r.op)) {
+    body = commit(*commit_request);
   } else {
     body = net::ErrorResponse{net::ErrorCode::kUnsupported, "the fake store does not do that", {}};
   }
   if (r.client_id != 0) sessions[r.client_id] = {r.seq, body};
   return body;
 }
+
+inline bool in_span(const std::string& key, const std::string& start, const std::string& end) {
+  return key >= start && (end == std::string(1, '\0') || key < end);
+}
+
+inline net::RangeResponse FakeStore::range(const net::RangeRequest& r) const {
+  net::RangeResponse out;
+  if (r.end.empty()) {
+    auto it = data.find(r.start);
+    if (it != data.end()) out.kvs.push_back(it->second);
+  } else {
+    for (auto it = data.lower_bound(r.start); it != data.end() && in_span(it->first, r.start, r.end); ++it) {
+      if (r.limit != 0 && out.kvs.size() == r.limit) {
+        out.more = true;
+        break;
+      }
+      out.kvs.push_back(it->second);
+      if (r.keys_only) out.kvs.back().value.clear();
+    }
+  }
+  out.count = out.kvs.size();
+  if (r.count_only) out.kvs.clear();
+  return out;
+}
+
+inline net::ResponseBody FakeStore::commit(const net::TxnCommitRequest& r) {
+  auto conflict = [](const std::string& why) { return net::ErrorResponse{net::ErrorCode::kConflict, why, {}}; };
+  for (const net::TxnRead& read : r.txn.reads) {
+    auto it = data.find(read.key);
+    if ((it == data.end() ? 0 : it->second.version) != read.version) return conflict("read of " + read.key + " is stale");
+  }
+  for (const net::TxnRangeRead& read : r.txn.ranges) {
+    std::vector<net::TxnRead> now;
+    for (auto it = data.lower_bound(read.start); it != data.end() && in_span(it->first, read.start, read.end); ++it) {
+      now.push_back(net::TxnRead{it->first, it->second.version});
+    }
+    if (now != read.keys) return conflict("range from " + read.start + " changed");
+  }
+  ++index;
+  for (const net::TxnWrite& w : r.txn.writes) {
+    if (w.value) data[w.key] = net::KeyValue{w.key, *w.value, index};
+    else data.erase(w.key);
+  }
+  ++commits;
+  return net::TxnCommitResponse{next_txn_id++, 1};
+}
+
+// Several fake nodes over one store, each leading some shards, like a sharded kvd: a node
+// serves the keys of the shards it leads and answers NotLeader (naming the leader) for the
+// others; any node answers the shard map and coordinates commits. A range that crosses its
+// shard's end is refused (badRequest): the client must split ranges by shard.
+struct ShardedCluster {
+  // `splits`: the first keys of shards 1..; `leaders[s]`: the node (0-based) leading shard s.
+  ShardedCluster(asio::io_context& io, std::size_t node_count, std::vector<std::string> splits,
+                 std::vector<std::size_t> leaders)
+      : store(std::make_shared<FakeStore>()) {
+    REQUIRE(leaders.size() == splits.size() + 1);
+    for (std::size_t i = 0; i < node_count; ++i) nodes.push_back(std::make_unique<FakeNode>(io));
+    for (std::size_t i = 0; i < node_count; ++i) {
+      map.members.push_back(net::Member{i + 1, "peer" + std::to_string(i + 1), nodes[i]->address});
+    }
+    for (std::size_t s = 0; s < leaders.size(); ++s) {
+      net::ShardInfo shard{s, s == 0 ? "" : splits[s - 1], s < splits.size() ? splits[s] : "", {}, leaders[s] + 1, 1};
+      for (std::size_t i = 0; i < node_count; ++i) shard.replicas.push_back(i + 1);
+      map.shards.push_back(shard);
+    }
+    for (std::size_t i = 0; i < node_count; ++i) {
+      nodes[i]->store = store;
+      nodes[i]->behaviour = [this, i](const net::Request& r) { return answer(i, r); };
+    }
+  }
+
+  std::size_t shard_of(const std::string& key) const {
+    std::size_t s = 0;
+    while (s + 1 < map.shards.size() && key >= map.shards[s + 1].start_key) ++s;
+    return s;
+  }
+
+  std::optional<net::ResponseBody> answer(std::size_t node, const net::Request& r) {
+    if (std::holds_alternative<net::ShardMapRequest>(r.op)) return map;
+    if (const auto* commit = std::get_if<net::TxnCommitRequest>(&r.op)) {
+      if (on_commit) return on_commit(r);
+      return store->commit(*commit);
+    }
+    std::string key;
+    std::string end;
+    if (const auto* get = std::get_if<net::GetRequest>(&r.op)) key = get->key;
+    if (const auto* put = std::get_if<net::PutRequest>(&r.op)) key = put->key;
+    if (const auto* del = std::get_if<net::DeleteRequest>(&r.op)) key = del->key;
+    if (const auto* decide = std::get_if<net::TxnDecideRequest>(&r.op)) key = decide->primary;
+    if (const auto* resolve = std::get_if<net::TxnResolveRequest>(&r.op)) key = resolve->key;
+    if (const auto* range = std::get_if<net::RangeRequest>(&r.op)) {
+      key = range->start;
+      end = range->end;
+    }
+    if (const auto* txn = std::get_if<net::TxnRequest>(&r.op)) {
+      key = txn->compares.empty() ? "" : txn->compares.front().key;
+      if (on_txn) return on_txn(r);
+    }
+    const net::ShardInfo& shard = map.shards[shard_of(key)];
+    if (shard.leader != node + 1) {
+      const std::string hint = shard.leader == 0 ? "" : nodes[shard.leader - 1]->address;
+      return FakeNode::not_leader(hint);
+    }
+    if (!end.empty() && !shard.end_key.empty() && (end == std::string(1, '\0') || end > shard.end_key)) {
+      return FakeNode::error(net::ErrorCode::kBadRequest);
+    }
+    return store->apply(r);
+  }
+
+  FakeNode& node(std::size_t i) { return *nodes[i]; }
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> out;
+    for (const auto& n : nodes) out.push_back(n->address);
+    return out;
+  }
+  void put(const std::string& key, const std::string& value) { store->data[key] = net::KeyValue{key, value, ++store->index}; }
+
+  std::shared_ptr<FakeStore> store;
+  std::vector<std::unique_ptr<FakeNode>> nodes;
+  net::ShardMapResponse map;
+  std::function<std::optional<net::ResponseBody>(const net::Request&)> on_commit;  // empty: the store commits
+  std::function<std::optional<net::ResponseBody>(const net::Request&)> on_txn;     // empty: by the first compare
+};
 
 }  // namespace kv::client::test

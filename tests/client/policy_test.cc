@@ -31,6 +31,11 @@ net::CallResult error(net::ErrorCode code, std::string hint = "") {
 }
 net::CallResult lost(net::CallStatus status) { return net::CallResult{status, {}, "lost"}; }
 
+ShardRoute route(std::string start, std::string end, std::string leader, std::vector<std::string> replicas = {},
+                 std::uint64_t shard = 0) {
+  return ShardRoute{std::move(start), std::move(end), std::move(leader), std::move(replicas), shard};
+}
+
 TEST_CASE("backoff doubles from min to max, and jitter only shortens it", "[client][policy]") {
   std::mt19937_64 rng(1);
   Backoff plain(10ms, 80ms, 0.0);
@@ -229,9 +234,12 @@ TEST_CASE("route cache: one range until a map is loaded; leaders per shard after
   routes.learn("k", "a:1");
   CHECK(routes.leader_for("zzz") == "a:1");  // one shard: one leader for every key
 
-  CHECK_FALSE(routes.reset({ShardRoute{"", "m", "a:1"}}));  // does not cover every key
-  CHECK_FALSE(routes.reset({ShardRoute{"", "m", "a:1"}, ShardRoute{"n", "", "b:1"}}));  // a gap
-  REQUIRE(routes.reset({ShardRoute{"m", "", "b:1"}, ShardRoute{"", "m", "a:1"}}));     // any order
+  CHECK_FALSE(routes.loaded());
+  CHECK_FALSE(routes.reset({route("", "m", "a:1")}));                       // does not cover every key
+  CHECK_FALSE(routes.reset({route("", "m", "a:1"), route("n", "", "b:1")}));  // a gap
+  CHECK_FALSE(routes.loaded());
+  REQUIRE(routes.reset({route("m", "", "b:1"), route("", "m", "a:1")}));  // any order
+  CHECK(routes.loaded());
   CHECK(routes.shard_count() == 2);
   CHECK(routes.leader_for("a") == "a:1");
   CHECK(routes.leader_for("m") == "b:1");
@@ -247,7 +255,113 @@ TEST_CASE("route cache: one range until a map is loaded; leaders per shard after
   status.shards.push_back(net::ShardStatus{1, 0, 3, 0, 0, 0, net::ReplicaRole::kFollower, "k", ""});
   net::MembersResponse members{{net::Member{1, "p:1", "c:1"}}};
   const std::vector<ShardRoute> map = routes_from(status, members);
-  CHECK(map == std::vector<ShardRoute>{{"", "k", "c:1"}, {"k", "", ""}});
+  CHECK(map == std::vector<ShardRoute>{route("", "k", "c:1", {}, 0), route("k", "", "", {}, 1)});
+}
+
+TEST_CASE("route cache: the shard map names leaders and replicas by client address", "[client][policy]") {
+  net::ShardMapResponse map;
+  map.shards.push_back(net::ShardInfo{0, "", "g", {1, 2, 3}, 2, 7});
+  map.shards.push_back(net::ShardInfo{1, "g", "p", {2, 3, 4}, 0, 7});   // leader unknown
+  map.shards.push_back(net::ShardInfo{2, "p", "", {3, 4, 9}, 9, 8});    // 9 is not a member
+  map.members = {net::Member{1, "p:1", "c:1"}, net::Member{2, "p:2", "c:2"}, net::Member{3, "p:3", "c:3"},
+                 net::Member{4, "p:4", "c:4"}};
+  const std::vector<ShardRoute> routes = routes_from(map);
+  CHECK(routes == std::vector<ShardRoute>{route("", "g", "c:2", {"c:1", "c:2", "c:3"}, 0),
+                                          route("g", "p", "", {"c:2", "c:3", "c:4"}, 1),
+                                          route("p", "", "", {"c:3", "c:4"}, 2)});
+  RouteCache cache;
+  REQUIRE(cache.reset(routes));
+  CHECK(cache.route_for("h").shard == 1);
+  CHECK(cache.route_for("h").replicas == std::vector<std::string>{"c:2", "c:3", "c:4"});
+}
+
+TEST_CASE("route cache: a range is split at shard boundaries", "[client][policy]") {
+  RouteCache routes;
+  const std::string every(1, '\0');
+  using Pieces = std::vector<RangePiece>;
+  // Before a map: one shard, one piece; an empty start is the first key.
+  CHECK(routes.split("", "z") == Pieces{{0, every, "z"}});
+  REQUIRE(routes.reset({route("", "g", ""), route("g", "p", ""), route("p", "", "")}));
+  CHECK(routes.split("a", "c") == Pieces{{0, "a", "c"}});
+  CHECK(routes.split("a", "g") == Pieces{{0, "a", "g"}});  // the end is exclusive: shard 1 is not read
+  CHECK(routes.split("a", "h") == Pieces{{0, "a", "g"}, {1, "g", "h"}});
+  CHECK(routes.split("b", "q") == Pieces{{0, "b", "g"}, {1, "g", "p"}, {2, "p", "q"}});
+  CHECK(routes.split("h", every) == Pieces{{1, "h", "p"}, {2, "p", every}});
+  CHECK(routes.split("", every) == Pieces{{0, every, "g"}, {1, "g", "p"}, {2, "p", every}});
+  CHECK(routes.split("q", "z") == Pieces{{2, "q", "z"}});
+  CHECK(routes.split("g", "g").empty());
+  CHECK(routes.split("h", "b").empty());
+}
+
+TEST_CASE("plan: the shard's replicas are tried before the configured endpoints", "[client][policy]") {
+  std::mt19937_64 rng(1);
+  PlanShape shape;
+  shape.replicas = {"r1:1", "b:1"};  // b:1 is also configured: tried once per round
+  RetryPlan plan(three_nodes(), shape, 7, rng);
+  Step s = plan.start("");
+  std::vector<std::string> order{s.endpoint};
+  for (int i = 0; i < 4; ++i) {
+    s = plan.on_call(s.endpoint, error(net::ErrorCode::kUnavailable));
+    order.push_back(s.endpoint);
+  }
+  // Every replica first (from the 7 % 2 = 1st), then the other configured endpoints.
+  CHECK(order == std::vector<std::string>{"b:1", "r1:1", "a:1", "c:1", "b:1"});
+}
+
+TEST_CASE("plan: a write without a session is never resent once it may have been applied", "[client][policy]") {
+  std::mt19937_64 rng(1);
+  PlanShape shape;
+  shape.is_write = true;
+  shape.resend_when_maybe_applied = false;
+  for (const net::CallResult& lost_answer :
+       {lost(net::CallStatus::kTimeout), lost(net::CallStatus::kDisconnected), error(net::ErrorCode::kTimeout)}) {
+    RetryPlan plan(three_nodes(), shape, 0, rng);
+    (void)plan.start("a:1");
+    const Step s = plan.on_call("a:1", lost_answer);
+    CHECK(s.kind == Kind::kFail);
+    CHECK(s.error.kind == ErrorKind::kIndeterminate);
+  }
+  // Refusals before anything started are retried as usual.
+  RetryPlan plan(three_nodes(), shape, 0, rng);
+  (void)plan.start("a:1");
+  CHECK(plan.on_call("a:1", error(net::ErrorCode::kNotLeader, "b:1")).kind == Kind::kSend);
+  CHECK(plan.on_call("b:1", error(net::ErrorCode::kUnavailable)).kind == Kind::kSend);
+  CHECK(plan.on_call("c:1", error(net::ErrorCode::kTooManyRequests)).kind == Kind::kSend);
+  CHECK(plan.on_call("c:1", error(net::ErrorCode::kConflict)).error.kind == ErrorKind::kConflict);
+}
+
+TEST_CASE("plan: with errors as answers a definitive error is the answer; retryable ones still retry",
+          "[client][policy]") {
+  std::mt19937_64 rng(1);
+  PlanShape shape;
+  shape.is_write = true;
+  shape.errors_as_answers = true;
+  RetryPlan plan(three_nodes(), shape, 0, rng);
+  (void)plan.start("a:1");
+  CHECK(plan.on_call("a:1", error(net::ErrorCode::kNotLeader, "b:1")).kind == Kind::kSend);
+  CHECK(plan.on_call("b:1", error(net::ErrorCode::kWrongShard)).kind == Kind::kSend);
+  const Step s = plan.on_call("b:1", error(net::ErrorCode::kConflict));
+  REQUIRE(s.kind == Kind::kSucceed);
+  REQUIRE(std::holds_alternative<net::ErrorResponse>(s.body));
+  CHECK(std::get<net::ErrorResponse>(s.body).code == net::ErrorCode::kConflict);
+}
+
+TEST_CASE("conflict retry: bounded by attempts and by the time left; waits grow", "[client][policy]") {
+  std::mt19937_64 rng(1);
+  ConflictRetry retry(4, 10ms, 40ms, 0.0);
+  std::vector<std::int64_t> waits;
+  for (;;) {
+    retry.on_attempt();
+    const std::optional<std::chrono::milliseconds> wait = retry.next_wait(10s, rng);
+    if (!wait) break;
+    waits.push_back(wait->count());
+  }
+  CHECK(waits == std::vector<std::int64_t>{10, 20, 40});
+  CHECK(retry.attempts() == 4);
+
+  ConflictRetry short_of_time(100, 50ms, 50ms, 0.0);
+  short_of_time.on_attempt();
+  CHECK_FALSE(short_of_time.next_wait(30ms, rng));  // the wait would outlast the deadline
 }
 
 TEST_CASE("options: validate names the bad field; endpoints must be host:port", "[client][policy]") {
