@@ -3,6 +3,7 @@
 // the client library's BlockingClient, and turns the outcome into output and an exit code.
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,33 @@ int run_endpoint_status(client::BlockingClient& c, const GlobalFlags& g, const E
   return code;
 }
 
+// The shard map, with each shard's applied index from its leader's status (one status
+// request per leader node; "-" where the leader is unknown or does not answer).
+int run_shard_list(client::BlockingClient& c, OutputFormat f) {
+  const client::Result<client::ShardMapResult> map = c.shard_map();
+  if (!map.ok()) return operation_error(map.error());
+  std::map<std::uint64_t, std::string> endpoint_of;
+  for (const net::Member& m : map->members) endpoint_of[m.id] = m.client_addr;
+  std::map<std::string, client::Result<client::StatusResult>> statuses;
+  std::vector<ShardRow> rows;
+  for (const net::ShardInfo& shard : map->shards) {
+    ShardRow row{shard, {}, std::nullopt};
+    if (auto it = endpoint_of.find(shard.leader); shard.leader != 0 && it != endpoint_of.end()) row.leader_endpoint = it->second;
+    if (!row.leader_endpoint.empty()) {
+      auto status = statuses.find(row.leader_endpoint);
+      if (status == statuses.end()) status = statuses.emplace(row.leader_endpoint, c.status(row.leader_endpoint)).first;
+      if (status->second.ok()) {
+        for (const net::ShardStatus& s : status->second->shards) {
+          if (s.shard == shard.shard) row.applied_index = s.applied_index;
+        }
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  std::cout << format_shards(f, rows);
+  return kExitOk;
+}
+
 int run(const Invocation& inv) {
   const OutputFormat f = inv.global.format;
   if (const auto* help = std::get_if<HelpArgs>(&inv.command)) {
@@ -126,6 +154,7 @@ int run(const Invocation& inv) {
   if (const auto* cas = std::get_if<CasArgs>(&inv.command)) return run_cas(c, f, *cas);
   if (std::holds_alternative<TxnArgs>(inv.command)) return run_txn(c, f);
   if (const auto* status = std::get_if<EndpointStatusArgs>(&inv.command)) return run_endpoint_status(c, inv.global, *status);
+  if (std::holds_alternative<ShardListArgs>(inv.command)) return run_shard_list(c, f);
   return finish(c.members(), [&](const auto& r) { return format_members(f, r); });
 }
 

@@ -24,9 +24,10 @@ Commands:
   get KEY [END]             read a key, or keys in [KEY, END); --prefix, --from-key, ...
   del KEY [END]             delete a key, or keys in [KEY, END); --prefix, --from-key
   cas KEY [NEW_VALUE] ...   compare-and-swap one key
-  txn                       run a transaction read from stdin
+  txn                       run a transaction read from stdin (keys on any shards)
   endpoint status           each endpoint's node, leader, term and indexes
   member list               the cluster's members
+  shard list                every shard: range, replicas, leader, term, applied index
   version                   kvctl's version
   help [COMMAND]            this text, or a command's
 
@@ -135,6 +136,12 @@ Example:
 
 Prints SUCCESS or FAILURE (which branch ran), then each op's result as the command would
 print it, separated by blank lines. Both branches exit 0.
+
+The keys may lie on different shards: then kvctl reads the compared keys, evaluates the
+compares itself (exactly as a node would), runs the chosen branch's reads and commits its
+writes atomically as one multi-shard transaction, running it again if another transaction
+got in the way. Its results look the same, except that versions the transaction's own
+writes will get are not known: a put's version prints as 0 in JSON.
 )"},
       {"endpoint status", R"(Usage: kvctl endpoint status [--cluster]
 
@@ -150,6 +157,20 @@ Flags:
       {"member list", R"(Usage: kvctl member list
 
 Prints each member: id, peer address, client address.
+)"},
+      {"shard list", R"(Usage: kvctl shard list
+
+Prints one line per shard, from the cluster's shard map: the shard number, its key range
+[start, end) ("end" = no upper bound), its replicas (node ids), its latest known leader
+and term, and the leader's applied index (asked from the leader with endpoint status; "-"
+when the leader or its answer is unknown).
+
+  0  ["", "0")   1,2,3  1  2  1042
+  1  ["0", "A")  1,2,3  2  2  998
+
+With -w json: {"shards":[{"shard":0,"start_key":"","end_key":"0","replicas":[1,2,3],
+"leader":1,"leader_endpoint":"...","term":2,"applied_index":1042}, ...]} (leader 0 and
+applied_index null when unknown).
 )"},
       {"version", R"(Usage: kvctl version
 
@@ -389,6 +410,7 @@ std::optional<CommandArgs> parse_command(Parser& p) {
   if (c == "txn") return TxnArgs{};
   if (c == "endpoint status") return EndpointStatusArgs{p.has("cluster")};
   if (c == "member list") return MemberListArgs{};
+  if (c == "shard list") return ShardListArgs{};
   if (c == "version") return VersionArgs{};
   p.fail("unknown command \"" + c + "\"");
   return std::nullopt;
@@ -399,7 +421,7 @@ bool take_command(Parser& p) {
   std::vector<std::string>& w = p.tokens.words;
   p.command = w[0];
   std::size_t used = 1;
-  if (p.command == "endpoint" || p.command == "member") {
+  if (p.command == "endpoint" || p.command == "member" || p.command == "shard") {
     const char* sub = p.command == "endpoint" ? "status" : "list";
     if (w.size() < 2 || w[1] != sub) return p.fail(p.command + ": expected \"" + p.command + " " + sub + "\"");
     p.command += std::string(" ") + sub;

@@ -74,9 +74,10 @@ struct EndpointStatusArgs {
   bool cluster = false;  // ask every member (from the member list), not just --endpoints
 };
 struct MemberListArgs {};
+struct ShardListArgs {};
 
 using CommandArgs = std::variant<HelpArgs, VersionArgs, PutArgs, GetArgs, DelArgs, CasArgs, TxnArgs,
-                                 EndpointStatusArgs, MemberListArgs>;
+                                 EndpointStatusArgs, MemberListArgs, ShardListArgs>;
 
 struct Invocation {
   GlobalFlags global;

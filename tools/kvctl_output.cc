@@ -43,9 +43,11 @@ std::string printable(std::string_view bytes) {
   return out + "\"";
 }
 
-std::string shard_range(const net::ShardStatus& s) {
-  return "[" + printable(s.start_key) + ", " + (s.end_key.empty() ? std::string("end") : printable(s.end_key)) + ")";
+std::string key_range(const std::string& start, const std::string& end) {
+  return "[" + printable(start) + ", " + (end.empty() ? std::string("end") : printable(end)) + ")";
 }
+
+std::string shard_range(const net::ShardStatus& s) { return key_range(s.start_key, s.end_key); }
 
 const char* role_name(net::ReplicaRole role) {
   switch (role) {
@@ -291,6 +293,32 @@ std::string format_members(OutputFormat f, const client::MembersResult& r) {
 std::string format_version(OutputFormat f, const std::string& version) {
   if (is_json(f)) return "{\"kvctl_version\":" + json_string(version) + "}\n";
   return "kvctl version " + version + "\n";
+}
+
+std::string format_shards(OutputFormat f, const std::vector<ShardRow>& rows) {
+  if (is_json(f)) {
+    std::string out = "{\"shards\":[";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const net::ShardInfo& s = rows[i].shard;
+      std::string replicas;
+      for (std::size_t r = 0; r < s.replicas.size(); ++r) replicas += (r ? "," : "") + num(s.replicas[r]);
+      out += (i ? "," : "") + std::string("{\"shard\":") + num(s.shard) + "," + json_bytes("start_key", s.start_key) + "," +
+             json_bytes("end_key", s.end_key) + ",\"replicas\":[" + replicas + "],\"leader\":" + num(s.leader) +
+             ",\"leader_endpoint\":" + json_string(rows[i].leader_endpoint) + ",\"term\":" + num(s.term) +
+             ",\"applied_index\":" + (rows[i].applied_index ? num(*rows[i].applied_index) : "null") + "}";
+    }
+    return out + "]}\n";
+  }
+  // No header: every line begins with its shard number, for scripts.
+  std::vector<std::vector<std::string>> t;
+  for (const ShardRow& row : rows) {
+    const net::ShardInfo& s = row.shard;
+    std::string replicas;
+    for (std::size_t r = 0; r < s.replicas.size(); ++r) replicas += (r ? "," : "") + num(s.replicas[r]);
+    t.push_back({num(s.shard), key_range(s.start_key, s.end_key), replicas.empty() ? "-" : replicas,
+                 s.leader == 0 ? "-" : num(s.leader), num(s.term), row.applied_index ? num(*row.applied_index) : "-"});
+  }
+  return table(t);
 }
 
 std::string format_status(OutputFormat f, const std::vector<EndpointStatus>& rows) {

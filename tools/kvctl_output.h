@@ -6,6 +6,8 @@
 // named "<field>_base64" and holds the bytes in base64, so no byte is ever lost or mangled.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +34,15 @@ struct EndpointStatus {
   client::Result<client::StatusResult> status;
 };
 std::string format_status(OutputFormat f, const std::vector<EndpointStatus>& rows);
+
+// One shard of `shard list`: the map's entry, where its leader listens, and the leader's
+// applied index (from its status).
+struct ShardRow {
+  net::ShardInfo shard;
+  std::string leader_endpoint;                 // empty = unknown
+  std::optional<std::uint64_t> applied_index;  // nullopt = unknown
+};
+std::string format_shards(OutputFormat f, const std::vector<ShardRow>& rows);
 
 // JSON building blocks (exposed for the tests).
 std::string json_string(std::string_view utf8);

@@ -149,10 +149,13 @@ TEST_CASE("kvctl args: two-word commands, version, help everywhere", "[kvctl]") 
   CHECK_FALSE(command<EndpointStatusArgs>({"endpoint", "status"}).cluster);
   CHECK(command<EndpointStatusArgs>({"endpoint", "status", "--cluster"}).cluster);
   command<MemberListArgs>({"member", "list"});
+  command<ShardListArgs>({"shard", "list"});
   command<VersionArgs>({"version"});
   command<TxnArgs>({"txn"});
   CHECK_THAT(parse_error({"endpoint"}), Catch::Contains("endpoint status"));
   CHECK_THAT(parse_error({"member", "add"}), Catch::Contains("member list"));
+  CHECK_THAT(parse_error({"shard"}), Catch::Contains("shard list"));
+  CHECK_THAT(parse_error({"shard", "list", "x"}), Catch::Contains("no arguments"));
   CHECK_THAT(parse_error({"txn", "extra"}), Catch::Contains("no arguments"));
 
   CHECK(command<HelpArgs>({"--help"}).topic.empty());
@@ -162,11 +165,12 @@ TEST_CASE("kvctl args: two-word commands, version, help everywhere", "[kvctl]") 
   CHECK(command<HelpArgs>({"endpoint", "status", "-h"}).topic == "endpoint status");
   CHECK(command<HelpArgs>({"help", "member", "list"}).topic == "member list");
   CHECK_THAT(parse_error({"help", "nothing"}), Catch::Contains("unknown"));
-  for (const char* topic : {"", "put", "get", "del", "delete", "cas", "txn", "endpoint status", "member list", "version"}) {
+  for (const char* topic : {"", "put", "get", "del", "delete", "cas", "txn", "endpoint status", "member list", "shard list", "version"}) {
     INFO(topic);
     CHECK_FALSE(help_text(topic).empty());
   }
   CHECK_THAT(help_text(""), Catch::Contains(kDefaultEndpoints));
+  CHECK_THAT(help_text(""), Catch::Contains("shard list"));
   CHECK_THAT(help_text("txn"), Catch::Contains("ver(\"KEY\")"));
 }
 
@@ -325,6 +329,23 @@ TEST_CASE("kvctl output: endpoint status, one row per endpoint and per shard", "
   const std::string json = format_status(OutputFormat::kJson, rows);
   CHECK_THAT(json, Catch::Contains("\"node_id\":2,\"leader\":1,\"term\":4"));
   CHECK_THAT(json, Catch::Contains("{\"endpoint\":\"h:2\",\"error\":\"unavailable: down\"}"));
+}
+
+TEST_CASE("kvctl output: shard list, one line per shard beginning with its number", "[kvctl]") {
+  std::vector<ShardRow> rows;
+  rows.push_back(ShardRow{net::ShardInfo{0, "", "0", {1, 2, 3}, 1, 2}, "h:1", 1042});
+  rows.push_back(ShardRow{net::ShardInfo{1, "0", "", {2, 3, 4}, 0, 2}, "", std::nullopt});  // leader unknown
+  rows.push_back(ShardRow{net::ShardInfo{12, std::string("\xff", 1), "", {}, 3, 5}, "h:3", std::nullopt});
+  const std::string text = format_shards(OutputFormat::kSimple, rows);
+  CHECK(text ==
+        "0   [\"\", \"0\")      1,2,3  1  2  1042\n"
+        "1   [\"0\", end)     2,3,4  -  2  -\n"
+        "12  [\"\\xff\", end)  -      3  5  -\n");
+  const std::string json = format_shards(OutputFormat::kJson, rows);
+  CHECK_THAT(json, Catch::StartsWith("{\"shards\":[{\"shard\":0,\"start_key\":\"\",\"end_key\":\"0\",\"replicas\":[1,2,3],"
+                                     "\"leader\":1,\"leader_endpoint\":\"h:1\",\"term\":2,\"applied_index\":1042}"));
+  CHECK_THAT(json, Catch::Contains("\"leader\":0,\"leader_endpoint\":\"\",\"term\":2,\"applied_index\":null}"));
+  CHECK_THAT(json, Catch::Contains("\"start_key_base64\":\"/w==\""));
 }
 
 }  // namespace
