@@ -204,7 +204,13 @@ void encode_op(const RequestOp& op, wire::Request::Builder out) {
         else if constexpr (std::is_same_v<T, TxnPrepareRequest>) detail::encode(r, out.initTxnPrepare());
         else if constexpr (std::is_same_v<T, TxnDecideRequest>) detail::encode(r, out.initTxnDecide());
         else if constexpr (std::is_same_v<T, TxnResolveRequest>) detail::encode(r, out.initTxnResolve());
-        else out.initShardMap();
+        else if constexpr (std::is_same_v<T, ShardMapRequest>) out.initShardMap();
+        else {
+          auto leader = out.initShardLeader();
+          leader.setShard(r.shard);
+          leader.setLeader(r.leader);
+          leader.setTerm(r.term);
+        }
       },
       op);
 }
@@ -224,6 +230,10 @@ RequestOp decode_op(wire::Request::Reader in) {
     case wire::Request::TXN_DECIDE: return detail::decode(in.getTxnDecide());
     case wire::Request::TXN_RESOLVE: return detail::decode(in.getTxnResolve());
     case wire::Request::SHARD_MAP: return ShardMapRequest{};
+    case wire::Request::SHARD_LEADER: {
+      const auto leader = in.getShardLeader();
+      return ShardLeaderRequest{leader.getShard(), leader.getLeader(), leader.getTerm()};
+    }
   }
   throw DecodeError("unknown request kind " + std::to_string(static_cast<unsigned>(in.which())));
 }

@@ -275,7 +275,8 @@ void encode_body(const ResponseBody& body, wire::Response::Builder out) {
         else if constexpr (std::is_same_v<T, TxnCommitResponse>) detail::encode(r, out.initTxnCommit());
         else if constexpr (std::is_same_v<T, TxnVoteResponse>) detail::encode(r, out.initTxnVote());
         else if constexpr (std::is_same_v<T, TxnOutcomeResponse>) detail::encode(r, out.initTxnOutcome());
-        else detail::encode(r, out.initShardMap());
+        else if constexpr (std::is_same_v<T, ShardMapResponse>) detail::encode(r, out.initShardMap());
+        else out.setAck();
       },
       body);
 }
@@ -295,6 +296,7 @@ ResponseBody decode_body(wire::Response::Reader in) {
     case wire::Response::TXN_VOTE: return detail::decode(in.getTxnVote());
     case wire::Response::TXN_OUTCOME: return detail::decode(in.getTxnOutcome());
     case wire::Response::SHARD_MAP: return detail::decode(in.getShardMap());
+    case wire::Response::ACK: return AckResponse{};
   }
   unknown("response kind", static_cast<unsigned>(in.which()));
 }

@@ -28,7 +28,7 @@ const char* op_name(const RequestOp& op) {
   static constexpr const char* kNames[] = {"get",        "put",         "delete",     "range",
                                            "cas",        "status",      "members",    "txn",
                                            "txn-commit", "txn-prepare", "txn-decide", "txn-resolve",
-                                           "shard-map"};
+                                           "shard-map",  "shard-leader"};
   static_assert(std::size(kNames) == std::variant_size_v<RequestOp>);
   return kNames[op.index()];
 }

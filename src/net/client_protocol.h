@@ -185,11 +185,19 @@ struct ShardMapRequest {
   bool operator==(const ShardMapRequest&) const = default;
 };
 
+struct ShardLeaderRequest {
+  std::uint64_t shard = 0;
+  std::uint64_t leader = 0;
+  std::uint64_t term = 0;
+
+  bool operator==(const ShardLeaderRequest&) const = default;
+};
+
 // Alternatives in kv.capnp's union order; the index is not the wire tag, the codec maps it.
 using RequestOp = std::variant<GetRequest, PutRequest, DeleteRequest, RangeRequest, CasRequest,
                                StatusRequest, MembersRequest, TxnRequest, TxnCommitRequest,
                                TxnPrepareRequest, TxnDecideRequest, TxnResolveRequest,
-                               ShardMapRequest>;
+                               ShardMapRequest, ShardLeaderRequest>;
 
 struct Request {
   std::uint64_t id = 0;         // echoed in the response; unique among in-flight requests
@@ -383,10 +391,15 @@ struct ShardMapResponse {
   bool operator==(const ShardMapResponse&) const = default;
 };
 
+// A request done, with nothing to report (ShardLeaderRequest).
+struct AckResponse {
+  bool operator==(const AckResponse&) const = default;
+};
+
 using ResponseBody = std::variant<ErrorResponse, GetResponse, PutResponse, DeleteResponse,
                                   RangeResponse, CasResponse, StatusResponse, MembersResponse,
                                   TxnResponse, TxnCommitResponse, TxnVoteResponse,
-                                  TxnOutcomeResponse, ShardMapResponse>;
+                                  TxnOutcomeResponse, ShardMapResponse, AckResponse>;
 
 struct Response {
   std::uint64_t id = 0;

@@ -1,5 +1,7 @@
 #include "server/kv_reads.h"
 
+#include <algorithm>
+
 #include "common/assert.h"
 
 namespace kv::server {
@@ -11,7 +13,11 @@ std::optional<storage::VersionedValue> StoreReader::get(const std::string& key) 
 }
 
 storage::ScanResult StoreReader::scan(const std::string& start, const std::string& end, std::size_t limit) {
-  auto result = data_.scan(start, end, limit);
+  const std::string& from = std::max(start, range_.start);
+  const std::string* to = &end;
+  if (!range_.end.empty() && (end.empty() || range_.end < end)) to = &range_.end;
+  if (!to->empty() && *to <= from) return {};
+  auto result = data_.scan(from, *to, limit);
   KV_ASSERT_MSG(result.ok(), result.status().to_string().c_str());
   return std::move(*result);
 }

@@ -26,15 +26,18 @@ class KeyReader {
   virtual storage::ScanResult scan(const std::string& start, const std::string& end, std::size_t limit) = 0;
 };
 
-// Reads the latest applied state of a DataStore.
+// Reads the latest applied state of one shard in a DataStore. The node's shards share one
+// data column family, so scans are clipped to the shard's range: a follower's copy of a
+// neighbouring shard is not this shard's to serve, nor to delete.
 class StoreReader final : public KeyReader {
  public:
-  explicit StoreReader(const storage::DataStore& data) : data_(data) {}
+  StoreReader(const storage::DataStore& data, const storage::KeyRange& range) : data_(data), range_(range) {}
   std::optional<storage::VersionedValue> get(const std::string& key) override;
   storage::ScanResult scan(const std::string& start, const std::string& end, std::size_t limit) override;
 
  private:
   const storage::DataStore& data_;
+  const storage::KeyRange& range_;
 };
 
 // The protocol's key/range_end pair: range_end "" names `key` alone, "\0" means no upper

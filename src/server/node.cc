@@ -1,9 +1,12 @@
 #include "server/node.h"
 
 #include <asio/post.hpp>
+#include <cstdlib>
 #include <random>
+#include <set>
 
 #include "common/assert.h"
+#include "server/internal_client.h"
 #include "server/log.h"
 #include "server/node_impl.h"
 
@@ -43,38 +46,51 @@ net::ClientServerOptions client_options(const ServerOptions& o) {
   return c;
 }
 
+std::vector<raft::NodeId> member_ids(const ServerOptions& o) {
+  std::vector<raft::NodeId> ids;
+  for (const MemberSpec& m : o.initial_cluster) ids.push_back(m.id);
+  return ids;
+}
+
+// kvd --crash-txn-at: dies like kill -9 at the named step (tests of recovery).
+TxnStepHook crash_hook(const std::string& step_name) {
+  if (step_name.empty()) return {};
+  const TxnStep step = step_name == "some-prepared"  ? TxnStep::kSomePrepared
+                       : step_name == "all-prepared" ? TxnStep::kAllPrepared
+                                                     : TxnStep::kDecided;
+  return [step, step_name](TxnStep reached) {
+    if (reached != step) return;
+    KV_LOG(kWarn, "crashing on purpose (--crash-txn-at)").kv("step", step_name);
+    std::_Exit(9);
+  };
+}
+
 }  // namespace
 
 Node::Node(const ServerOptions& options, std::unique_ptr<storage::NodeStore> store)
     : options_(options),
       store_(std::move(store)),
+      map_(options_.shards, member_ids(options_)),
       tick_timer_(io_),
       sweep_timer_(io_),
       signals_(io_, SIGTERM, SIGINT) {
-  raft::ConfState conf;
-  for (const MemberSpec& m : options_.initial_cluster) conf.voters.push_back(m.id);
-  if (store_->groups().empty()) {
-    // A new cluster: every node creates the same groups with the same membership.
-    for (storage::GroupId g = 0; g < options_.shards; ++g) {
-      auto created = store_->create_group(g, conf);
-      KV_ASSERT_MSG(created.ok(), created.status().to_string().c_str());
-    }
-  }
-  for (storage::GroupId g : store_->groups()) {
-    const storage::GroupLog* log = store_->group(g);
-    const raft::LogIndex applied = store_->data().applied_index(g);
-    auto shard = std::make_unique<Shard>(g, storage::KeyRange{}, raft_config(options_, g, applied), *log,
-                                         store_->data(), options_.max_sessions);
-    const storage::Status loaded = shard->state_machine.load();
-    KV_ASSERT_MSG(loaded.ok(), loaded.to_string().c_str());
-    shard->applied = applied;
-    KV_LOG(kInfo, "shard opened").kv("shard", g).kv("applied", applied).kv("first_index", log->first_index())
-        .kv("last_index", log->last_index()).kv("term", log->hard_state().term);
-    shards_.emplace(g, std::move(shard));
-  }
+  layout_error_ = check_shard_layout();
+  if (layout_error_.empty()) open_shards();
   worker_ = std::make_unique<StorageWorker>(*store_, [this](std::vector<StorageWorker::Done> done) {
     asio::post(io_, [this, done = std::move(done)]() mutable { on_storage_done(std::move(done)); });
   });
+  std::vector<std::string> endpoints;
+  for (const MemberSpec& m : options_.initial_cluster) endpoints.push_back(m.client_addr);
+  internal_client_ = std::make_unique<InternalClient>(io_, std::move(endpoints));
+  coordinator_ = std::make_unique<TxnCoordinator>(
+      map_,
+      [this](net::RequestOp op, std::string key) { return call_shard(std::move(op), std::move(key)); },
+      [this] {
+        TxnId id = 0;
+        while (id == 0) id = txn_ids_();
+        return id;
+      },
+      crash_hook(options_.crash_txn_at));
   transport_ = std::make_unique<net::PeerTransport>(
       io_, transport_options(options_),
       [this](raft::NodeId from, std::span<net::GroupMessage> messages) { on_peer_messages(from, messages); },
@@ -86,11 +102,58 @@ Node::Node(const ServerOptions& options, std::unique_ptr<storage::NodeStore> sto
       });
 }
 
+std::string Node::check_shard_layout() const {
+  std::set<storage::GroupId> expected;
+  for (const ShardPlacement& p : map_.shards()) {
+    if (p.replicated_on(options_.node_id)) expected.insert(p.id);
+  }
+  const std::vector<storage::GroupId> present = store_->groups();
+  if (present.empty() || std::set<storage::GroupId>(present.begin(), present.end()) == expected) return {};
+  auto list = [](const auto& groups) {
+    std::string text;
+    for (storage::GroupId g : groups) text += (text.empty() ? "" : ",") + std::to_string(g);
+    return text;
+  };
+  return "the data directory holds shards {" + list(present) + "} but --shards " + std::to_string(options_.shards) +
+         " with this --initial-cluster puts shards {" + list(expected) +
+         "} on this node: start it with the shard count the cluster was created with";
+}
+
+void Node::open_shards() {
+  if (store_->groups().empty()) {
+    // A new cluster: every node creates its shards with the same membership (the map is
+    // computed alike everywhere).
+    for (const ShardPlacement& p : map_.shards()) {
+      if (!p.replicated_on(options_.node_id)) continue;
+      raft::ConfState conf;
+      conf.voters = p.replicas;
+      auto created = store_->create_group(p.id, conf);
+      KV_ASSERT_MSG(created.ok(), created.status().to_string().c_str());
+    }
+  }
+  for (storage::GroupId g : store_->groups()) {
+    const storage::GroupLog* log = store_->group(g);
+    const raft::LogIndex applied = store_->data().applied_index(g);
+    auto shard = std::make_unique<Shard>(map_.shard(g), raft_config(options_, g, applied), *log, store_->data(),
+                                         options_.max_sessions);
+    const storage::Status loaded = shard->state_machine.load();
+    KV_ASSERT_MSG(loaded.ok(), loaded.to_string().c_str());
+    shard->applied = applied;
+    KV_LOG(kInfo, "shard opened").kv("shard", g).kv("applied", applied).kv("first_index", log->first_index())
+        .kv("last_index", log->last_index()).kv("term", log->hard_state().term);
+    shards_.emplace(g, std::move(shard));
+  }
+}
+
 Node::~Node() {
   if (worker_) worker_->stop();
 }
 
 bool Node::start() {
+  if (!layout_error_.empty()) {
+    KV_LOG(kError, "refusing to start: wrong shard layout").kv("dir", options_.data_dir).kv("error", layout_error_);
+    return false;
+  }
   auto peer_port = transport_->start();
   if (!peer_port.ok()) {
     KV_LOG(kError, "cannot listen for peers").kv("addr", options_.self().peer_addr).kv("error", peer_port.error());
@@ -128,6 +191,7 @@ void Node::shutdown() {
   if (stopping_) return;
   stopping_ = true;
   clients_->stop();
+  internal_client_->close();
   transport_->stop();
   tick_timer_.cancel();
   sweep_timer_.cancel();
@@ -216,6 +280,9 @@ void Node::finish_ready(Shard& shard, StorageWorker::Done& done) {
   shard.applied = applied;
   complete_writes(shard, done.results, applied);
   complete_reads(shard, rd.read_states);
+  if (!shard.blocked_reads.empty() || (!shard.blocked_writes.empty() && shard.state_machine.prepared_count() == 0)) {
+    retry_blocked(shard);
+  }
   if (rd.snapshot_request) maybe_compact(shard, *rd.snapshot_request);
   shard.raft.advance(rd);
   shard.ready_in_flight = false;

@@ -10,15 +10,21 @@
 #include <asio/steady_timer.hpp>
 #include <map>
 #include <memory>
+#include <random>
+#include <set>
 
 #include "net/client_server.h"
 #include "net/peer_transport.h"
 #include "server/options.h"
 #include "server/shard.h"
+#include "server/shard_map.h"
+#include "server/txn_coordinator.h"
 #include "server/storage_worker.h"
 #include "storage/node_store.h"
 
 namespace kv::server {
+
+class InternalClient;
 
 class Node {
  public:
@@ -30,6 +36,8 @@ class Node {
 
  private:
   // node.cc: the Raft loop
+  std::string check_shard_layout() const;
+  void open_shards();
   void on_tick();
   void on_peer_messages(raft::NodeId from, std::span<net::GroupMessage> messages);
   void schedule_drive();
@@ -46,7 +54,8 @@ class Node {
   void on_request(net::Request request, net::ClientServer::Responder responder);
   void handle_write(Shard& shard, Waiter waiter);
   void handle_read(Shard& shard, Waiter waiter);
-  void serve_read(Waiter& waiter);
+  void serve_read(Shard& shard, Waiter& waiter);
+  static void answer_waiter(Waiter& waiter, net::ResponseBody body);
   void flush_proposals(Shard& shard);
   void start_read_round(Shard& shard);
   void complete_writes(Shard& shard, std::vector<ApplyResult>& results, raft::LogIndex applied_to);
@@ -56,8 +65,19 @@ class Node {
   net::ResponseBody members_body() const;
   void reject_not_leader(Shard& shard, Waiter& waiter);
   net::LeaderHint leader_hint(const Shard& shard) const;
-  Shard& shard_for_key(const std::string& key);
+  Shard* local_shard(const ShardPlacement& placement);
+  void reject_not_here(const ShardPlacement& placement, Waiter& waiter);
   std::size_t pending_requests() const;
+  void retry_blocked(Shard& shard);
+
+  // node_txns.cc: transactions, the shard map, leader balance
+  void on_txn_commit(Waiter waiter);
+  asio::awaitable<void> coordinate(Waiter waiter);
+  asio::awaitable<net::ResponseBody> call_shard(net::RequestOp op, std::string route_key);
+  void recover_abandoned_txns();
+  void balance_leaders();
+  void claim_leadership(Shard& shard);
+  net::ResponseBody shard_map_body() const;
 
   // node_snapshots.cc: streaming state machine images to followers
   void start_snapshot_stream(Shard& shard, raft::Message message);
@@ -67,6 +87,8 @@ class Node {
 
   const ServerOptions options_;
   std::unique_ptr<storage::NodeStore> store_;
+  const ShardMap map_;
+  std::string layout_error_;  // non-empty: the data directory does not match the map
   asio::io_context io_;
   asio::steady_timer tick_timer_;
   asio::steady_timer sweep_timer_;
@@ -78,6 +100,12 @@ class Node {
   std::unique_ptr<StorageWorker> worker_;
   bool drive_scheduled_ = false;
   bool stopping_ = false;
+
+  std::unique_ptr<TxnCoordinator> coordinator_;
+  std::unique_ptr<InternalClient> internal_client_;  // how the coordinator reaches other shards
+  std::set<TxnId> recovering_;
+  std::mt19937_64 txn_ids_{std::random_device{}()};
+  Clock::time_point next_balance_;
 
   struct SnapshotStream {
     explicit SnapshotStream(asio::io_context& io) : retry_timer(io) {}

@@ -1,6 +1,7 @@
 // Client requests on the network thread: writes become proposals, linearizable reads join
 // a ReadIndex round, serializable reads are served at once.
 #include <asio/post.hpp>
+#include <algorithm>
 
 #include "common/assert.h"
 #include "server/command.h"
@@ -24,6 +25,16 @@ net::ErrorResponse error(net::ErrorCode code, std::string message) { return {cod
 
 void answer(Waiter& waiter, net::ResponseBody body) {
   waiter.responder.respond(net::Response{waiter.request.id, std::move(body)});
+}
+
+const net::TxnFootprint& footprint_of(const net::TxnCommitRequest& r) { return r.txn; }
+const net::TxnFootprint& footprint_of(const net::TxnPrepareRequest& r) { return r.part; }
+
+bool has_duplicate_writes(const net::TxnFootprint& f) {
+  std::vector<std::string_view> keys;
+  for (const net::TxnWrite& w : f.writes) keys.push_back(w.key);
+  std::sort(keys.begin(), keys.end());
+  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
 }
 
 // The key a request is routed by, and whether it is within the size limits.
@@ -75,8 +86,60 @@ KeyCheck check_request(const net::RequestOp& op, const ServerOptions& o) {
       if (r.compares.empty() && r.success.empty() && r.failure.empty()) {
         out.error = error(net::ErrorCode::kBadRequest, "an empty transaction");
       }
+    } else if constexpr (std::is_same_v<T, net::TxnCommitRequest> || std::is_same_v<T, net::TxnPrepareRequest>) {
+      const net::TxnFootprint& f = footprint_of(r);
+      if (f.reads.empty() && f.ranges.empty() && f.writes.empty()) {
+        out.error = error(net::ErrorCode::kBadRequest, "an empty transaction");
+        return;
+      }
+      out.key = &route_key(f);  // routes a prepare; a commit is coordinated where it arrives
+      for (const net::TxnWrite& w : f.writes) {
+        check_key(w.key);
+        if (w.value) check_value(*w.value);
+      }
+      for (const net::TxnRead& read : f.reads) check_key(read.key);
+      for (const net::TxnRangeRead& range : f.ranges) check_key(range.start);
+      if (!out.error && has_duplicate_writes(f)) {
+        out.error = error(net::ErrorCode::kBadRequest, "a transaction writes the same key twice");
+      }
+    } else if constexpr (std::is_same_v<T, net::TxnDecideRequest>) {
+      check_key(r.primary);
+    } else if constexpr (std::is_same_v<T, net::TxnResolveRequest>) {
+      check_key(r.key);
+    } else if constexpr (std::is_same_v<T, net::ShardLeaderRequest>) {
+      static const std::string kShardZeroStart;  // shard 0 keeps the claims
+      out.key = &kShardZeroStart;
     }
   }, op);
+  return out;
+}
+
+// A key (or range end) of a single-shard write that lies outside `range`, if any: such a
+// write would be applied by one shard to keys of another. (Range reads are clipped instead.)
+std::optional<std::string> key_outside(const net::RequestOp& op, const storage::KeyRange& range) {
+  std::optional<std::string> out;
+  auto key = [&](const std::string& k) {
+    if (!out && !range.contains(k)) out = k;
+  };
+  auto del = [&](const net::DeleteRequest& d) {
+    key(d.key);
+    const std::optional<std::string> end = storage_range_end(d.range_end);
+    if (!out && end && !range.end.empty() && (end->empty() || *end > range.end)) out = range.end;
+  };
+  auto txn_op = [&](const net::TxnOp& t) {
+    std::visit([&](const auto& r) {
+      using T = std::decay_t<decltype(r)>;
+      if constexpr (std::is_same_v<T, net::DeleteRequest>) del(r);
+      else if constexpr (std::is_same_v<T, net::RangeRequest>) key(r.start);
+      else key(r.key);
+    }, t);
+  };
+  if (const auto* d = std::get_if<net::DeleteRequest>(&op)) del(*d);
+  if (const auto* t = std::get_if<net::TxnRequest>(&op)) {
+    for (const net::TxnCompare& c : t->compares) key(c.key);
+    for (const net::TxnOp& o : t->success) txn_op(o);
+    for (const net::TxnOp& o : t->failure) txn_op(o);
+  }
   return out;
 }
 
@@ -94,24 +157,43 @@ void Node::on_request(net::Request request, net::ClientServer::Responder respond
   const net::RequestOp& op = waiter.request.op;
   if (std::holds_alternative<net::StatusRequest>(op)) return answer(waiter, status_body());
   if (std::holds_alternative<net::MembersRequest>(op)) return answer(waiter, members_body());
+  if (std::holds_alternative<net::ShardMapRequest>(op)) return answer(waiter, shard_map_body());
   const KeyCheck check = check_request(op, options_);
   if (check.error) return answer(waiter, *check.error);
   if (pending_requests() >= options_.max_pending_requests) {
     return answer(waiter, error(net::ErrorCode::kTooManyRequests, "the server has too many requests waiting"));
   }
-  Shard& shard = shard_for_key(check.key ? *check.key : std::string());
+  if (std::holds_alternative<net::TxnCommitRequest>(op)) return on_txn_commit(std::move(waiter));
+  if (check.key == nullptr) return answer(waiter, error(net::ErrorCode::kBadRequest, "a request without a key"));
+  const ShardPlacement& placement = map_.shard_for(*check.key);
+  if (auto other = key_outside(op, placement.range)) {
+    return answer(waiter, error(net::ErrorCode::kWrongShard,
+                                "the request spans shards " + std::to_string(placement.id) + " and " +
+                                    std::to_string(map_.shard_for(*other).id) +
+                                    ": split it per shard, or use a transaction (txnCommit)"));
+  }
+  Shard* shard = local_shard(placement);
+  if (shard == nullptr) return reject_not_here(placement, waiter);
   if (net::is_write(op)) {
-    handle_write(shard, std::move(waiter));
+    handle_write(*shard, std::move(waiter));
   } else {
-    handle_read(shard, std::move(waiter));
+    handle_read(*shard, std::move(waiter));
   }
 }
 
-Shard& Node::shard_for_key(const std::string& key) {
-  for (auto& [id, shard] : shards_) {
-    if (shard->range.contains(key)) return *shard;
+Shard* Node::local_shard(const ShardPlacement& placement) {
+  auto it = shards_.find(placement.id);
+  return it == shards_.end() ? nullptr : it->second.get();
+}
+
+void Node::reject_not_here(const ShardPlacement& placement, Waiter& waiter) {
+  // The preferred leader usually leads; if not, it names the leader (one more redirect).
+  net::LeaderHint hint;
+  for (const MemberSpec& m : options_.initial_cluster) {
+    if (m.id == placement.preferred_leader) hint = net::LeaderHint{m.id, m.client_addr};
   }
-  KV_PANIC("no shard holds the key: the shard map does not cover the key space");
+  answer(waiter, net::ErrorResponse{net::ErrorCode::kNotLeader,
+                                    "shard " + std::to_string(placement.id) + " is not on this node", hint});
 }
 
 std::size_t Node::pending_requests() const {
@@ -119,6 +201,8 @@ std::size_t Node::pending_requests() const {
   for (const auto& [id, shard] : shards_) n += shard->pending_requests();
   return n;
 }
+
+void Node::answer_waiter(Waiter& waiter, net::ResponseBody body) { answer(waiter, std::move(body)); }
 
 void Node::handle_write(Shard& shard, Waiter waiter) {
   if (shard.raft.role() != raft::Role::kLeader) return reject_not_leader(shard, waiter);
@@ -128,17 +212,27 @@ void Node::handle_write(Shard& shard, Waiter waiter) {
 }
 
 void Node::handle_read(Shard& shard, Waiter waiter) {
-  if (is_serializable_read(waiter.request.op) || options_.unsafe_stale_reads) return serve_read(waiter);
+  if (is_serializable_read(waiter.request.op) || options_.unsafe_stale_reads) return serve_read(shard, waiter);
   shard.reads_unstarted.push_back(std::move(waiter));
   schedule_drive();
 }
 
-void Node::serve_read(Waiter& waiter) {
-  StoreReader reader(store_->data());
+void Node::serve_read(Shard& shard, Waiter& waiter) {
+  if (shard.state_machine.read_blocked(waiter.request.op)) {
+    shard.blocked_reads.push_back(std::move(waiter));
+    return;
+  }
+  StoreReader reader(store_->data(), shard.range);
   if (const auto* get = std::get_if<net::GetRequest>(&waiter.request.op)) {
     return answer(waiter, execute_get(*get, reader));
   }
-  answer(waiter, execute_range(std::get<net::RangeRequest>(waiter.request.op), reader));
+  const auto& request = std::get<net::RangeRequest>(waiter.request.op);
+  net::RangeResponse response = execute_range(request, reader);
+  // A range past this shard's end is answered up to it: `more` tells the client to go on
+  // from the shard's end (the next shard).
+  const std::optional<std::string> end = storage_range_end(request.end);
+  if (end && !shard.range.end.empty() && (end->empty() || *end > shard.range.end)) response.more = true;
+  answer(waiter, std::move(response));
 }
 
 void Node::reject_not_leader(Shard& shard, Waiter& waiter) {
@@ -190,7 +284,9 @@ void Node::complete_writes(Shard& shard, std::vector<ApplyResult>& results, raft
   for (ApplyResult& r : results) {
     auto it = shard.proposed.find(r.index);
     if (it == shard.proposed.end()) continue;  // proposed by another node, or timed out
-    if (it->second.term == r.term) {
+    if (it->second.term == r.term && r.blocked) {
+      shard.blocked_writes.push_back(std::move(it->second.waiter));
+    } else if (it->second.term == r.term) {
       answer(it->second.waiter, std::move(r.body));
     } else {
       reject_not_leader(shard, it->second.waiter);  // our entry was replaced by a new leader's
@@ -212,9 +308,18 @@ void Node::complete_reads(Shard& shard, std::vector<raft::ReadState>& read_state
     shard.read_rounds.erase(it);
   }
   while (!shard.reads_waiting_apply.empty() && shard.reads_waiting_apply.begin()->first <= shard.applied) {
-    serve_read(shard.reads_waiting_apply.begin()->second);
+    serve_read(shard, shard.reads_waiting_apply.begin()->second);
     shard.reads_waiting_apply.erase(shard.reads_waiting_apply.begin());
   }
+}
+
+void Node::retry_blocked(Shard& shard) {
+  std::vector<Waiter> reads = std::move(shard.blocked_reads);
+  shard.blocked_reads.clear();
+  for (Waiter& w : reads) serve_read(shard, w);  // those still blocked come back
+  std::vector<Waiter> writes = std::move(shard.blocked_writes);
+  shard.blocked_writes.clear();
+  for (Waiter& w : writes) handle_write(shard, std::move(w));
 }
 
 void Node::expire_requests() {
@@ -233,6 +338,9 @@ void Node::expire_requests() {
     for (auto it = shard->reads_waiting_apply.begin(); it != shard->reads_waiting_apply.end();) {
       it = timed_out(it->second) ? shard->reads_waiting_apply.erase(it) : std::next(it);
     }
+    std::erase_if(shard->blocked_reads, timed_out);
+    std::erase_if(shard->blocked_writes, timed_out);
+    retry_blocked(*shard);
     for (auto it = shard->read_rounds.begin(); it != shard->read_rounds.end();) {
       std::erase_if(it->second.reads, timed_out);
       // A round whose answer was lost (leader change) is retried in a new round.
@@ -244,6 +352,8 @@ void Node::expire_requests() {
       }
     }
   }
+  recover_abandoned_txns();
+  balance_leaders();
   schedule_drive();
   sweep_timer_.expires_after(kSweepInterval);
   sweep_timer_.async_wait([this](const std::error_code& ec) {

@@ -28,8 +28,10 @@ Optional:
   --config FILE           read flags from FILE first: one "name = value" per line, names as
                           below without the dashes; '#' starts a comment
   --cluster-name NAME     nodes refuse peers and data of another cluster (default kv-local)
-  --shards N              shards the key space is split into at creation (default 1; only 1
-                          is supported so far)
+  --shards N              shards the key space is split into at creation (default 8); every
+                          node of a cluster must be given the same number, always
+  --txn-lock-ttl-ms N     a transaction lock older than this is presumed abandoned by its
+                          coordinator and resolved through its primary (default 2000)
   --tick-ms N             length of a Raft tick (default 10)
   --election-ticks N      election timeout in ticks, randomized up to 2x (default 50)
   --heartbeat-ticks N     heartbeat interval in ticks (default 5)
@@ -43,6 +45,10 @@ Optional:
   --log-level LEVEL       debug, info, warn or error (default info)
   --unsafe-stale-reads true  TESTING ONLY: serve linearizable reads without ReadIndex (stale
                           reads become possible); proves the fault-injection checkers work
+  --crash-txn-at STEP     TESTING ONLY: the process exits abruptly (as kill -9 would) when
+                          it coordinates a cross-shard transaction, at STEP: some-prepared
+                          (one participant prepared), all-prepared, or decided (the commit
+                          record written, the intents not yet resolved)
   --help                  this text
 
 kvd stops gracefully on SIGTERM or SIGINT.
@@ -72,6 +78,7 @@ const std::map<std::string, Setter>& setters() {
        [](ServerOptions& o, const std::string& v) { return parse_initial_cluster(v, o.initial_cluster); }},
       {"data-dir", [](ServerOptions& o, const std::string& v) { o.data_dir = v; return std::string(); }},
       {"shards", number_setter(&ServerOptions::shards)},
+      {"txn-lock-ttl-ms", number_setter(&ServerOptions::txn_lock_ttl_ms)},
       {"tick-ms", number_setter(&ServerOptions::tick_ms)},
       {"election-ticks", number_setter(&ServerOptions::election_ticks)},
       {"heartbeat-ticks", number_setter(&ServerOptions::heartbeat_ticks)},
@@ -86,6 +93,14 @@ const std::map<std::string, Setter>& setters() {
        [](ServerOptions& o, const std::string& v) {
          if (v != "true" && v != "false") return std::string("expected true or false");
          o.unsafe_stale_reads = v == "true";
+         return std::string();
+       }},
+      {"crash-txn-at",
+       [](ServerOptions& o, const std::string& v) {
+         if (v != "some-prepared" && v != "all-prepared" && v != "decided") {
+           return std::string("expected some-prepared, all-prepared or decided");
+         }
+         o.crash_txn_at = v;
          return std::string();
        }},
       {"log-level",
@@ -180,9 +195,8 @@ std::string ServerOptions::validate() const {
     }
   }
   if (!ids.contains(node_id)) return "--node-id " + std::to_string(node_id) + " is not in --initial-cluster";
-  // Range sharding (several Raft groups splitting the key space) is not built yet: until it
-  // is, more groups would only replicate nothing.
-  if (shards != 1) return "--shards: only 1 shard is supported so far";
+  if (shards == 0 || shards > 1024) return "--shards must be between 1 and 1024";
+  if (txn_lock_ttl_ms == 0) return "--txn-lock-ttl-ms must be positive";
   if (tick_ms == 0) return "--tick-ms must be positive";
   if (heartbeat_ticks == 0 || election_ticks <= heartbeat_ticks) {
     return "--election-ticks must be greater than --heartbeat-ticks, which must be positive";

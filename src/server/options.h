@@ -29,9 +29,13 @@ struct ServerOptions {
   std::vector<MemberSpec> initial_cluster;
   // Where this node keeps its RocksDB. Required.
   std::string data_dir;
-  // Number of shards (Raft groups) the key space is split into at cluster creation.
-  // Default: 1.
-  std::uint32_t shards = 1;
+  // Number of shards (Raft groups) the key space is split into at cluster creation
+  // (shard_map.h). Every node must be given the same number, at every start. Default: 8.
+  std::uint32_t shards = 8;
+  // A prepared transaction's locks older than this are presumed abandoned by their
+  // coordinator: the shard's leader asks the primary how the transaction ended and resolves
+  // them. Longer than any healthy two-phase commit. Default: 2000 ms.
+  std::uint32_t txn_lock_ttl_ms = 2000;
   // Length of one Raft tick. Default: 10 ms.
   std::uint32_t tick_ms = 10;
   // Election timeout in ticks (randomized up to twice this). Default: 50 (500 ms).
@@ -59,6 +63,10 @@ struct ServerOptions {
   // data. It exists so that the fault-injection harness can prove its checkers catch a
   // weakened store (jepsen/). Default: false.
   bool unsafe_stale_reads = false;
+  // TESTING ONLY: "some-prepared", "all-prepared" or "decided" makes the process exit at
+  // once (std::_Exit, like kill -9) at that step of the first cross-shard transaction it
+  // coordinates, so tests can prove that recovery finishes it. Default: empty (never).
+  std::string crash_txn_at;
 
   // The member entry for node_id (REQUIRES: validate() is empty).
   const MemberSpec& self() const;

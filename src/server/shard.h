@@ -12,6 +12,7 @@
 
 #include "consensus/raw_node.h"
 #include "net/client_server.h"
+#include "server/shard_map.h"
 #include "server/state_machine.h"
 #include "storage/snapshot.h"
 #include "storage/types.h"
@@ -39,18 +40,26 @@ struct ReadRound {
 };
 
 struct Shard {
-  Shard(storage::GroupId shard_id, storage::KeyRange key_range, const raft::Config& config,
-        const raft::LogStorage& log, storage::DataStore& data, std::uint32_t max_sessions)
-      : id(shard_id), range(std::move(key_range)), raft(config, log), state_machine(shard_id, data, max_sessions) {}
+  Shard(const ShardPlacement& shard_placement, const raft::Config& config, const raft::LogStorage& log,
+        storage::DataStore& data, std::uint32_t max_sessions)
+      : id(shard_placement.id),
+        range(shard_placement.range),
+        placement(shard_placement),
+        raft(config, log),
+        state_machine(shard_placement.id, shard_placement.range, data, max_sessions) {}
 
   const storage::GroupId id;
   const storage::KeyRange range;
+  const ShardPlacement placement;
   raft::RawNode raft;
   ShardStateMachine state_machine;  // storage thread only
 
   bool ready_in_flight = false;   // a Ready is with the storage thread
   raft::LogIndex applied = 0;     // as far as the network thread knows
   raft::SoftState soft_state;
+  Clock::time_point last_leader_transfer{};  // leader balancing (node_txns.cc)
+  raft::Term leader_claimed_term = 0;         // recorded at shard 0 (node_txns.cc)
+  bool leader_claim_in_flight = false;
 
   // Writes gathered during one turn of the event loop, proposed together.
   std::vector<std::string> proposals;
@@ -63,6 +72,12 @@ struct Shard {
   std::multimap<raft::LogIndex, Waiter> reads_waiting_apply;
   std::uint64_t next_read_round = 1;
 
+  // Requests that met a transaction's lock: reads wait for its write lock, writes were
+  // applied as no-ops (ApplyResult::blocked) and are proposed again. Retried after every
+  // apply and sweep until the lock goes or their deadline passes.
+  std::vector<Waiter> blocked_reads;
+  std::vector<Waiter> blocked_writes;
+
   // A snapshot image received from the leader, waiting for its kSnapshot message; then
   // the image handed to the core with that message, waiting for the Ready that installs it
   // (a newer stream finishing in between must not replace it).
@@ -73,7 +88,8 @@ struct Shard {
   std::uint64_t snapshot_sink_next_seq = 0;  // a gap (chunks lost with a connection) aborts it
 
   std::size_t pending_requests() const {
-    std::size_t n = proposal_waiters.size() + proposed.size() + reads_unstarted.size() + reads_waiting_apply.size();
+    std::size_t n = proposal_waiters.size() + proposed.size() + reads_unstarted.size() + reads_waiting_apply.size() +
+                    blocked_reads.size() + blocked_writes.size();
     for (const auto& [ctx, round] : read_rounds) n += round.reads.size();
     return n;
   }

@@ -6,6 +6,7 @@
 #include "net/client_codec.h"
 #include "server/command.h"
 #include "server/kv_reads.h"
+#include "server/overlay_reader.h"
 
 namespace kv::server {
 
@@ -15,49 +16,6 @@ namespace {
 constexpr std::size_t kMaxDeleteRangeKeys = 100000;
 // Cached responses larger than this are not kept for retries.
 constexpr std::size_t kMaxCachedResponseBytes = 64u << 10;
-
-// Reads the store through the writes of the batch being applied.
-class OverlayReader final : public KeyReader {
- public:
-  OverlayReader(const storage::DataStore& data,
-                const std::map<std::string, std::optional<storage::VersionedValue>>& overlay)
-      : base_(data), overlay_(overlay) {}
-
-  std::optional<storage::VersionedValue> get(const std::string& key) override {
-    if (auto it = overlay_.find(key); it != overlay_.end()) return it->second;
-    return base_.get(key);
-  }
-
-  storage::ScanResult scan(const std::string& start, const std::string& end, std::size_t limit) override {
-    auto first = overlay_.lower_bound(start);
-    auto last = end.empty() ? overlay_.end() : overlay_.lower_bound(end);
-    const auto shadowed = static_cast<std::size_t>(std::distance(first, last));
-    storage::ScanResult base = base_.scan(start, end, limit + shadowed);
-    std::map<std::string, storage::VersionedValue> merged;
-    for (storage::KeyValue& kv : base.items) merged[kv.key] = {std::move(kv.value), kv.version};
-    const std::string base_last = base.items.empty() ? std::string() : base.items.back().key;
-    for (auto it = first; it != last; ++it) {
-      // Past the base page's end, the base may hold keys we did not see: stop there.
-      if (base.more && it->first > base_last) break;
-      if (it->second) merged[it->first] = *it->second;
-      else merged.erase(it->first);
-    }
-    storage::ScanResult out;
-    out.more = base.more;
-    for (auto& [key, value] : merged) {
-      if (out.items.size() == limit) {
-        out.more = true;
-        break;
-      }
-      out.items.push_back(storage::KeyValue{key, std::move(value.value), value.version});
-    }
-    return out;
-  }
-
- private:
-  StoreReader base_;
-  const std::map<std::string, std::optional<storage::VersionedValue>>& overlay_;
-};
 
 std::string encode_cached_response(const net::ResponseBody& body) {
   const net::EncodedFrame frame = net::encode_response(net::Response{0, body});
@@ -85,24 +43,28 @@ std::optional<net::KeyValue> to_net_kv(const std::string& key, const std::option
 
 }  // namespace
 
-ShardStateMachine::ShardStateMachine(storage::GroupId group, storage::DataStore& data, std::uint32_t max_sessions)
-    : group_(group), data_(data), max_sessions_(max_sessions) {
+ShardStateMachine::ShardStateMachine(storage::GroupId group, storage::KeyRange range, storage::DataStore& data,
+                                     std::uint32_t max_sessions)
+    : group_(group), range_(std::move(range)), data_(data), max_sessions_(max_sessions) {
   KV_ASSERT(max_sessions > 0);
 }
 
 storage::Status ShardStateMachine::load() {
   sessions_.clear();
   by_activity_.clear();
-  return data_.for_each_session(group_, [this](const storage::ClientSession& s) {
+  storage::Status status = data_.for_each_session(group_, [this](const storage::ClientSession& s) {
     sessions_[s.client_id] = Session{s.last_seq, s.last_active_index, s.response};
     by_activity_.emplace(s.last_active_index, s.client_id);
     return true;
   });
+  if (!status.ok()) return status;
+  return load_txns();
 }
 
 std::vector<ApplyResult> ShardStateMachine::apply(std::span<const raft::Entry> entries) {
   std::vector<ApplyResult> results;
   if (entries.empty()) return results;
+  std::lock_guard guard(txn_mu_);
   batch_.emplace(data_.new_batch(group_));
   for (const raft::Entry& e : entries) {
     if (e.type != raft::EntryType::kNormal || e.data.empty()) continue;  // no-op
@@ -110,6 +72,10 @@ std::vector<ApplyResult> ShardStateMachine::apply(std::span<const raft::Entry> e
     if (!command.ok()) {
       // Never applied, on every replica alike: the log is checksummed, so this is a bug.
       results.push_back({e.index, e.term, net::ErrorResponse{net::ErrorCode::kInternal, command.error(), {}}});
+      continue;
+    }
+    if (write_blocked(command.value().op)) {
+      results.push_back({e.index, e.term, net::ErrorResponse{net::ErrorCode::kConflict, "waits for a lock", {}}, true});
       continue;
     }
     results.push_back({e.index, e.term, apply_command(command.value(), e.index)});
@@ -120,6 +86,8 @@ std::vector<ApplyResult> ShardStateMachine::apply(std::span<const raft::Entry> e
   KV_ASSERT_MSG(status.ok(), ("applying to the state machine failed: " + status.to_string()).c_str());
   batch_.reset();
   overlay_.clear();
+  txn_state_overlay_.clear();
+  published_locks_.store(txns_.size(), std::memory_order_release);
   return results;
 }
 
@@ -170,7 +138,7 @@ void ShardStateMachine::write(const std::string& key, std::optional<std::string>
 }
 
 net::ResponseBody ShardStateMachine::execute(const net::RequestOp& op, raft::LogIndex index) {
-  OverlayReader reader(data_, overlay_);
+  OverlayReader reader(data_, range_, overlay_);
   auto put = [&](const net::PutRequest& r) {
     net::PutResponse out{index, r.prev_kv ? to_net_kv(r.key, reader.get(r.key)) : std::nullopt};
     write(r.key, r.value, index);
@@ -227,6 +195,11 @@ net::ResponseBody ShardStateMachine::execute(const net::RequestOp& op, raft::Log
         else if constexpr (std::is_same_v<T, net::DeleteRequest>) return del(r);
         else if constexpr (std::is_same_v<T, net::CasRequest>) return cas(r);
         else if constexpr (std::is_same_v<T, net::TxnRequest>) return txn(r);
+        else if constexpr (std::is_same_v<T, net::TxnCommitRequest>) return commit_one_phase(r, index);
+        else if constexpr (std::is_same_v<T, net::TxnPrepareRequest>) return prepare(r, index);
+        else if constexpr (std::is_same_v<T, net::TxnResolveRequest>) return resolve(r, index);
+        else if constexpr (std::is_same_v<T, net::TxnDecideRequest>) return decide(r);
+        else if constexpr (std::is_same_v<T, net::ShardLeaderRequest>) return record_leader(r);
         else return net::ErrorResponse{net::ErrorCode::kBadRequest, "not a write", {}};
       },
       op);

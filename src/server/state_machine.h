@@ -12,7 +12,10 @@
 // between a timeout and its retry.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -22,6 +25,8 @@
 
 #include "consensus/types.h"
 #include "net/client_protocol.h"
+#include "server/kv_reads.h"
+#include "server/txn_table.h"
 #include "storage/data_store.h"
 
 namespace kv::server {
@@ -30,13 +35,25 @@ struct ApplyResult {
   raft::LogIndex index = 0;
   raft::Term term = 0;
   net::ResponseBody body;
+  // A plain write that met a transaction's lock: applied as a no-op (not even recorded in
+  // its session), so the node that proposed it proposes it again once the lock is gone.
+  bool blocked = false;
+};
+
+// A prepared transaction this replica has seen for a while (see abandoned_txns()).
+struct AbandonedTxn {
+  TxnId id = 0;
+  std::string primary;
+  std::string key;  // one of its keys on this shard, to route its resolution
 };
 
 class ShardStateMachine {
  public:
-  ShardStateMachine(storage::GroupId group, storage::DataStore& data, std::uint32_t max_sessions);
+  ShardStateMachine(storage::GroupId group, storage::KeyRange range, storage::DataStore& data,
+                    std::uint32_t max_sessions);
 
-  // (Re)loads the session table: before the first apply(), and after a snapshot install.
+  // (Re)loads the session table and the prepared transactions: before the first apply(),
+  // and after a snapshot install.
   storage::Status load();
 
   // Applies consecutive committed entries in one storage batch, returning one result per
@@ -45,6 +62,15 @@ class ShardStateMachine {
   std::vector<ApplyResult> apply(std::span<const raft::Entry> entries);
 
   std::size_t session_count() const { return sessions_.size(); }
+
+  // ---- For the network thread (thread-safe) ----
+  // Whether a plain read (get or range) must wait for a transaction's write lock: the
+  // transaction may have committed already, and its value is not in the data yet.
+  bool read_blocked(const net::RequestOp& read) const;
+  // Transactions prepared here that this replica first saw before `cutoff`: their
+  // coordinator may be gone, and whoever leads the shard asks their primary how they ended.
+  std::vector<AbandonedTxn> abandoned_txns(std::chrono::steady_clock::time_point cutoff) const;
+  std::size_t prepared_count() const { return published_locks_.load(std::memory_order_acquire); }
 
  private:
   struct Session {
@@ -55,6 +81,18 @@ class ShardStateMachine {
 
   net::ResponseBody apply_command(const net::Request& request, raft::LogIndex index);
   net::ResponseBody execute(const net::RequestOp& op, raft::LogIndex index);
+  // state_machine_txn.cc: transactions, and plain writes waiting for their locks.
+  bool write_blocked(const net::RequestOp& op) const;
+  net::ResponseBody commit_one_phase(const net::TxnCommitRequest& r, raft::LogIndex index);
+  net::ResponseBody prepare(const net::TxnPrepareRequest& r, raft::LogIndex index);
+  net::ResponseBody resolve(const net::TxnResolveRequest& r, raft::LogIndex index);
+  net::ResponseBody decide(const net::TxnDecideRequest& r);
+  net::ResponseBody record_leader(const net::ShardLeaderRequest& r);
+  std::optional<std::string> outside_range(const net::TxnFootprint& part) const;
+  void apply_txn_writes(const std::vector<net::TxnWrite>& writes, raft::LogIndex index);
+  void put_txn_state(const std::string& key, std::optional<std::string> value);
+  std::optional<std::string> get_txn_state(const std::string& key) const;
+  storage::Status load_txns();
   void record_session(std::uint64_t client_id, std::uint64_t seq, raft::LogIndex index,
                       const net::ResponseBody& body);
   void evict_sessions();
@@ -63,12 +101,23 @@ class ShardStateMachine {
   void write(const std::string& key, std::optional<std::string> value, raft::LogIndex version);
 
   const storage::GroupId group_;
+  const storage::KeyRange range_;
   storage::DataStore& data_;
   const std::uint32_t max_sessions_;
   std::optional<storage::ApplyBatch> batch_;
   std::map<std::string, std::optional<storage::VersionedValue>> overlay_;
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::set<std::pair<raft::LogIndex, std::uint64_t>> by_activity_;
+
+  // Transactions. Changed only by apply() (the storage thread), which holds txn_mu_ for a
+  // whole batch: the network thread, reading under it, never sees a lock released before
+  // the data it guarded is written. published_locks_ lets it skip the mutex when no
+  // transaction is prepared (it rises as soon as a lock is taken, falls after the write).
+  mutable std::mutex txn_mu_;
+  TxnTable txns_;
+  std::map<TxnId, std::chrono::steady_clock::time_point> first_seen_;  // local, not replicated
+  std::atomic<std::size_t> published_locks_{0};
+  std::map<std::string, std::optional<std::string>> txn_state_overlay_;  // this batch's records
 };
 
 }  // namespace kv::server

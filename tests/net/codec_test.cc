@@ -156,7 +156,18 @@ TEST_CASE("every request kind survives a round trip", "[net][codec]") {
                   TxnCompare{"c", CompareOp::kLess, CompareVersion{9}},
                   TxnCompare{"d", CompareOp::kGreater, CompareAbsent{}}},
                  all_txn_ops(), all_txn_ops()},
+      TxnCommitRequest{},
+      TxnCommitRequest{TxnFootprint{{TxnRead{"a", 3}, TxnRead{binary(7), 0}},
+                                    {TxnRangeRead{"k", "l", {TxnRead{"k1", 4}}}, TxnRangeRead{"z", std::string(1, '\0'), {}}},
+                                    {TxnWrite{"a", std::string("v")}, TxnWrite{"b", std::nullopt}, TxnWrite{"c", ""}}}},
+      TxnPrepareRequest{0xFEEDu, "a", TxnFootprint{{TxnRead{"a", 9}}, {}, {TxnWrite{"a", binary(100)}}}},
+      TxnDecideRequest{7, "primary", true},
+      TxnDecideRequest{8, "", false},
+      TxnResolveRequest{9, "k", true},
+      ShardMapRequest{},
+      ShardLeaderRequest{3, 2, 17},
   };
+  static_assert(std::variant_size_v<RequestOp> == 14, "a new request kind needs a round trip here");
   std::uint64_t id = 1;
   for (const RequestOp& op : ops) {
     Request in{id, 0xC11E47u, id * 3, static_cast<std::uint32_t>(id * 100), op};
@@ -166,8 +177,14 @@ TEST_CASE("every request kind survives a round trip", "[net][codec]") {
   }
   CHECK(is_write(PutRequest{}));
   CHECK(is_write(TxnRequest{}));
+  CHECK(is_write(TxnCommitRequest{}));
+  CHECK(is_write(TxnPrepareRequest{}));
+  CHECK(is_write(TxnDecideRequest{}));
+  CHECK(is_write(TxnResolveRequest{}));
+  CHECK(is_write(ShardLeaderRequest{}));
   CHECK_FALSE(is_write(GetRequest{}));
   CHECK_FALSE(is_write(RangeRequest{}));
+  CHECK_FALSE(is_write(ShardMapRequest{}));
 }
 
 TEST_CASE("every response kind survives a round trip", "[net][codec]") {
@@ -189,7 +206,16 @@ TEST_CASE("every response kind survives a round trip", "[net][codec]") {
       MembersResponse{{Member{1, "h1:1", "h1:2"}, Member{2, "h2:1", "h2:2"}}},
       TxnResponse{true, {GetResponse{true, "v", 1}, PutResponse{2, kv}, DeleteResponse{1, {}},
                          RangeResponse{{kv}, false, 1}}},
+      TxnCommitResponse{0xABCDu, 3},
+      TxnVoteResponse{true, ""},
+      TxnVoteResponse{false, "key 'a' is locked"},
+      TxnOutcomeResponse{true},
+      TxnOutcomeResponse{false},
+      ShardMapResponse{{ShardInfo{0, "", "m", {1, 2, 3}, 2, 5}, ShardInfo{1, "m", "", {2, 3, 4}, 0, 0}},
+                       {Member{1, "h1:1", "h1:2"}}},
+      AckResponse{},
   };
+  static_assert(std::variant_size_v<ResponseBody> == 14, "a new response kind needs a round trip here");
   for (int code = 0; code < kErrorCodeCount; ++code) {
     bodies.push_back(ErrorResponse{static_cast<ErrorCode>(code), to_string(static_cast<ErrorCode>(code)), {}});
   }
@@ -265,8 +291,8 @@ TEST_CASE("unknown union tags are decode errors", "[net][codec]") {
     if (which == 0) r.initError(); else r.initTxn();
     return r;
   };
-  auto bad_response = with_union_tag<wire::Response>(response_top, FrameKind::kClientResponse, 9);
-  CHECK_THAT(decode_response(bad_response).error(), Catch::Contains("unknown response kind 9"));
+  auto bad_response = with_union_tag<wire::Response>(response_top, FrameKind::kClientResponse, 99);
+  CHECK_THAT(decode_response(bad_response).error(), Catch::Contains("unknown response kind 99"));
 }
 
 TEST_CASE("decode failures say whether the message itself was valid", "[net][codec]") {

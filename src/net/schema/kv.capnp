@@ -29,6 +29,7 @@ struct Request {
     txnDecide @14 :TxnDecideRequest;
     txnResolve @15 :TxnResolveRequest;
     shardMap @16 :ShardMapRequest;
+    shardLeader @17 :ShardLeaderRequest;
   }
 }
 
@@ -181,6 +182,14 @@ struct TxnResolveRequest {
 # The shard map: every shard's range, replicas and latest known leader (from shard 0).
 struct ShardMapRequest {}
 
+# Node to shard 0: `leader` leads `shard` in `term`. Shard 0 keeps the newest term's claim,
+# so that nodes that do not replicate a shard can still name its leader. Answered with ack.
+struct ShardLeaderRequest {
+  shard @0 :UInt64;
+  leader @1 :UInt64;
+  term @2 :UInt64;
+}
+
 # ---------------------------------------------------------------------------------------------
 # Responses
 
@@ -200,6 +209,7 @@ struct Response {
     txnVote @11 :TxnVoteResponse;
     txnOutcome @12 :TxnOutcomeResponse;
     shardMap @13 :ShardMapResponse;
+    ack @14 :Void;
   }
 }
 

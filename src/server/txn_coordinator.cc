@@ -1,0 +1,175 @@
+#include "server/txn_coordinator.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <algorithm>
+#include <memory>
+
+#include "common/assert.h"
+#include "server/kv_reads.h"
+
+namespace kv::server {
+
+namespace {
+
+// Clips a range read to each shard it spans; the keys read go with the piece holding them.
+void split_range(const net::TxnRangeRead& rr, const ShardMap& map, std::map<storage::GroupId, net::TxnFootprint>& out) {
+  const ScanRange range = scan_range_of(rr);
+  for (const ShardPlacement& p : map.shards()) {
+    const bool before = !range.end.empty() && range.end <= p.range.start;
+    const bool after = !p.range.end.empty() && p.range.end <= range.start;
+    if (before || after) continue;
+    net::TxnRangeRead piece;
+    piece.start = std::max(range.start, p.range.start);
+    const bool clipped = !p.range.end.empty() && (range.end.empty() || p.range.end < range.end);
+    piece.end = clipped ? p.range.end : (range.end.empty() ? std::string(1, '\0') : range.end);
+    for (const net::TxnRead& k : rr.keys) {
+      if (p.range.contains(k.key)) piece.keys.push_back(k);
+    }
+    out[p.id].ranges.push_back(std::move(piece));
+  }
+}
+
+struct Gather {
+  explicit Gather(const asio::any_io_executor& ex, std::size_t n) : done(ex), results(n), pending(n) {}
+  asio::steady_timer done;
+  std::vector<net::ResponseBody> results;
+  std::size_t pending;
+};
+
+asio::awaitable<void> gather_one(std::shared_ptr<Gather> g, std::size_t i, asio::awaitable<net::ResponseBody> call) {
+  g->results[i] = co_await std::move(call);
+  if (--g->pending == 0) g->done.cancel();
+}
+
+// Runs the calls concurrently and returns their answers in order.
+asio::awaitable<std::vector<net::ResponseBody>> gather(std::vector<asio::awaitable<net::ResponseBody>> calls) {
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto g = std::make_shared<Gather>(ex, calls.size());
+  g->done.expires_at(asio::steady_timer::time_point::max());
+  for (std::size_t i = 0; i < calls.size(); ++i) asio::co_spawn(ex, gather_one(g, i, std::move(calls[i])), asio::detached);
+  // co_spawn starts the calls later, on the executor: none can finish before we wait.
+  while (g->pending > 0) {
+    std::error_code ec;
+    auto wait = g->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(wait);
+  }
+  co_return std::move(g->results);
+}
+
+net::ErrorResponse error(net::ErrorCode code, std::string message) { return {code, std::move(message), {}}; }
+
+}  // namespace
+
+std::map<storage::GroupId, net::TxnFootprint> split_by_shard(const net::TxnFootprint& txn, const ShardMap& map) {
+  std::map<storage::GroupId, net::TxnFootprint> out;
+  for (const net::TxnRead& r : txn.reads) out[map.shard_for(r.key).id].reads.push_back(r);
+  for (const net::TxnWrite& w : txn.writes) out[map.shard_for(w.key).id].writes.push_back(w);
+  for (const net::TxnRangeRead& rr : txn.ranges) split_range(rr, map, out);
+  return out;
+}
+
+const std::string& primary_key(const net::TxnFootprint& txn) {
+  if (!txn.writes.empty()) return txn.writes.front().key;
+  if (!txn.reads.empty()) return txn.reads.front().key;
+  KV_ASSERT(!txn.ranges.empty());
+  return txn.ranges.front().start;
+}
+
+const std::string& route_key(const net::TxnFootprint& part) { return primary_key(part); }
+
+TxnCoordinator::TxnCoordinator(const ShardMap& map, ShardCall call, std::function<TxnId()> new_txn_id,
+                               TxnStepHook on_step)
+    : map_(map), call_(std::move(call)), new_txn_id_(std::move(new_txn_id)), on_step_(std::move(on_step)) {}
+
+asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn) {
+  std::map<storage::GroupId, net::TxnFootprint> parts = split_by_shard(txn, map_);
+  const TxnId id = new_txn_id_();
+  const std::string primary = primary_key(txn);
+
+  std::vector<std::string> keys;  // one per participant, to route its resolution
+  std::vector<asio::awaitable<net::ResponseBody>> prepares;
+  for (auto& [shard, part] : parts) {
+    keys.push_back(route_key(part));
+    net::RequestOp op = net::TxnPrepareRequest{id, primary, std::move(part)};
+    prepares.push_back(call_(std::move(op), keys.back()));
+  }
+  std::vector<net::ResponseBody> votes;
+  if (on_step_) {
+    // A test of recovery: the first prepare alone, so that "some prepared" is exact.
+    auto first = std::move(prepares.front());
+    prepares.erase(prepares.begin());
+    net::ResponseBody vote = co_await std::move(first);
+    votes.push_back(std::move(vote));
+    on_step_(TxnStep::kSomePrepared);
+  }
+  auto voting = gather(std::move(prepares));
+  std::vector<net::ResponseBody> rest = co_await std::move(voting);
+  for (net::ResponseBody& vote : rest) votes.push_back(std::move(vote));
+  if (on_step_) on_step_(TxnStep::kAllPrepared);
+
+  std::string refusal;
+  std::vector<std::string> maybe_locked;  // every participant but those that voted no
+  for (std::size_t i = 0; i < votes.size(); ++i) {
+    const auto* vote = std::get_if<net::TxnVoteResponse>(&votes[i]);
+    if (vote != nullptr && vote->yes) {
+      maybe_locked.push_back(keys[i]);
+      continue;
+    }
+    if (vote == nullptr) maybe_locked.push_back(keys[i]);  // its prepare may still apply
+    if (refusal.empty()) {
+      refusal = vote != nullptr ? vote->reason : "a participant did not answer: " +
+                                                     std::get<net::ErrorResponse>(votes[i]).message;
+    }
+  }
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  if (!refusal.empty()) {
+    // No record is written: nobody can commit without one, so dropping the locks is safe.
+    asio::co_spawn(ex, resolve_all(id, std::move(maybe_locked), false), asio::detached);
+    co_return error(net::ErrorCode::kConflict, "transaction aborted: " + refusal);
+  }
+
+  net::RequestOp decide = net::TxnDecideRequest{id, primary, true};
+  auto deciding = call_(std::move(decide), primary);
+  const net::ResponseBody decided = co_await std::move(deciding);
+  const auto* outcome = std::get_if<net::TxnOutcomeResponse>(&decided);
+  if (on_step_) on_step_(TxnStep::kDecided);
+  if (outcome == nullptr) {
+    // Unknown: the locks stay until recovery reads the record (or records an abort).
+    co_return error(net::ErrorCode::kTimeout, "the transaction's outcome is unknown: " +
+                                                  std::get<net::ErrorResponse>(decided).message);
+  }
+  asio::co_spawn(ex, resolve_all(id, std::move(keys), outcome->committed), asio::detached);
+  if (!outcome->committed) {
+    co_return error(net::ErrorCode::kConflict, "transaction aborted: its locks expired and recovery rolled it back");
+  }
+  co_return net::TxnCommitResponse{id, static_cast<std::uint32_t>(parts.size())};
+}
+
+asio::awaitable<void> TxnCoordinator::resolve_all(TxnId id, std::vector<std::string> keys, bool commit) {
+  std::vector<asio::awaitable<net::ResponseBody>> resolves;
+  for (std::string& key : keys) {
+    net::RequestOp op = net::TxnResolveRequest{id, key, commit};
+    resolves.push_back(call_(std::move(op), std::move(key)));
+  }
+  // A resolve that fails leaves its locks to recovery, which finds the same outcome.
+  auto resolving = gather(std::move(resolves));
+  const std::vector<net::ResponseBody> answers = co_await std::move(resolving);
+}
+
+asio::awaitable<void> TxnCoordinator::recover(TxnId id, std::string primary, std::string key) {
+  net::RequestOp decide = net::TxnDecideRequest{id, primary, false};
+  auto deciding = call_(std::move(decide), std::move(primary));
+  const net::ResponseBody decided = co_await std::move(deciding);
+  const auto* outcome = std::get_if<net::TxnOutcomeResponse>(&decided);
+  if (outcome == nullptr) co_return;  // tried again at the next sweep
+  net::RequestOp resolve = net::TxnResolveRequest{id, key, outcome->committed};
+  auto resolving = call_(std::move(resolve), std::move(key));
+  const net::ResponseBody resolved = co_await std::move(resolving);
+}
+
+}  // namespace kv::server
