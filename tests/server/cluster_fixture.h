@@ -45,10 +45,15 @@ inline int wait_for_leader(client::BlockingClient& client, const ProcessCluster&
   return static_cast<int>(leader);
 }
 
-// Node `id`'s applied index of shard 0 (0 when unreachable).
-inline std::uint64_t applied_on(client::BlockingClient& client, const ProcessCluster& cluster, int id) {
+// Node `id`'s applied index of each of its shards, by shard (empty when unreachable).
+inline std::map<std::uint64_t, std::uint64_t> applied_on(client::BlockingClient& client, const ProcessCluster& cluster,
+                                                         int id) {
+  std::map<std::uint64_t, std::uint64_t> applied;
   auto status = client.status(cluster.client_endpoint(id));
-  return status.ok() ? status->applied_index : 0;
+  if (status.ok()) {
+    for (const auto& shard : status->shards) applied[shard.shard] = shard.applied_index;
+  }
+  return applied;
 }
 
 // Every key under `prefix` as node `id` itself has applied it (serializable reads).
