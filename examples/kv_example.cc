@@ -4,7 +4,8 @@
 //   build/kv_example                         # 127.0.0.1:7101,7102,7103
 //   build/kv_example host1:7101 host2:7101   # other endpoints
 //
-// It writes a key, reads it back, and runs a compare-and-swap on it, printing each result.
+// It writes a key, reads it back, runs a compare-and-swap on it, and moves a value between
+// two keys in a transaction (the keys may live on different shards), printing each result.
 // Exit code: 0 when every step did what it should, 1 otherwise.
 #include <cstdio>
 #include <string>
@@ -57,5 +58,26 @@ int main(int argc, char** argv) {
   if (!report("cas", stale)) return 1;
   std::printf("cas on the old version again: %s (current value: %s)\n", stale->succeeded ? "swapped (unexpected!)" : "refused",
               stale->current ? stale->current->value.c_str() : "(absent)");
-  return cas->succeeded && !stale->succeeded ? 0 : 1;
+  if (!cas->succeeded || stale->succeeded) return 1;
+
+  // A transaction: read two keys, write both, commit atomically. run_transaction runs the
+  // body again if another transaction changed what it read (a conflict) before it committed.
+  if (!report("put", client.put("example/a", "10")) || !report("put", client.put("example/z", "0"))) return 1;
+  kv::client::TransactionRun moved = client.run_transaction([](kv::client::BlockingTransaction& txn) -> kv::client::Result<void> {
+    auto a = txn.get("example/a");
+    if (!a.ok()) return a.error();
+    auto z = txn.get("example/z");
+    if (!z.ok()) return z.error();
+    const int amount = 3;
+    txn.put("example/a", std::to_string(std::stoi(a->value) - amount));
+    txn.put("example/z", std::to_string(std::stoi(z->value) + amount));
+    return {};
+  });
+  if (!report("transaction", moved.result)) return 1;
+  auto a = client.get("example/a");
+  auto z = client.get("example/z");
+  if (!report("get", a) || !report("get", z)) return 1;
+  std::printf("moved 3 from example/a to example/z in %d attempt(s): a = %s, z = %s\n", moved.attempts, a->value.c_str(),
+              z->value.c_str());
+  return a->value == "7" && z->value == "3" ? 0 : 1;
 }

@@ -355,9 +355,9 @@ asio::awaitable<Result<GetResult>> Client::get(std::string key, GetOptions optio
 
 asio::awaitable<Result<RangeResult>> Client::range(std::string start, std::string end, RangeOptions options) {
   if (!end.empty()) start = first_key_if_empty(std::move(start));
-  net::RequestOp op = net::RangeRequest{std::move(start), std::move(end), options.limit, options.serializable,
-                                        options.keys_only, options.count_only};
-  return run_op<RangeResult>(impl_, std::move(op));
+  net::RangeRequest request{std::move(start), std::move(end), options.limit, options.serializable,
+                           options.keys_only, options.count_only};
+  return detail::run_range(impl_, std::move(request));
 }
 
 asio::awaitable<Result<RangeResult>> Client::prefix(std::string prefix, RangeOptions options) {
@@ -380,8 +380,8 @@ asio::awaitable<Result<DeleteResult>> Client::del_range(std::string start, std::
     Error error{ErrorKind::kInvalidArgument, "del_range needs a range end (del deletes one key)"};
     return fail_op<DeleteResult>(std::move(error));
   }
-  net::RequestOp op = net::DeleteRequest{first_key_if_empty(std::move(start)), std::move(end), options.prev_kv};
-  return run_op<DeleteResult>(impl_, std::move(op));
+  net::DeleteRequest request{first_key_if_empty(std::move(start)), std::move(end), options.prev_kv};
+  return detail::run_del_range(impl_, std::move(request));
 }
 
 asio::awaitable<Result<DeleteResult>> Client::del_prefix(std::string prefix, DeleteOptions options) {

@@ -72,8 +72,11 @@ class Client {
   // The key's value and version; found == false when it does not exist.
   asio::awaitable<Result<GetResult>> get(std::string key, GetOptions options = {});
   // Keys in [start, end) in byte order; `end` empty = `start` alone; end == "\0" = every key
-  // >= start; an empty `start` with a non-empty `end` starts at the first key. At most options.limit kvs (0 = the server's maximum); `more` says whether the
-  // range holds more. Routed by `start`: a range spanning shards is answered by start's shard.
+  // >= start; an empty `start` with a non-empty `end` starts at the first key. At most
+  // options.limit kvs (0 = the server's maximum per shard); `more` says whether the range
+  // holds more. A range over several shards is read as a read-only transaction: each shard's
+  // piece in turn, then validated as one snapshot (run again on conflict), so the answer is
+  // still one linearizable view; `serializable` is then ignored.
   asio::awaitable<Result<RangeResult>> range(std::string start, std::string end, RangeOptions options = {});
   // Every key beginning with `prefix` (empty prefix: every key; keys are never empty, so
   // this is the range ["\0", "\0")).
@@ -86,7 +89,8 @@ class Client {
   // Deletes the key; `deleted` is 0 if it did not exist (not an error).
   asio::awaitable<Result<DeleteResult>> del(std::string key, DeleteOptions options = {});
   // Deletes keys in [start, end) (end == "\0": every key >= start). An empty `end` is
-  // kInvalidArgument (use del() for one key).
+  // kInvalidArgument (use del() for one key). A range over several shards is deleted
+  // atomically as a transaction (as txn() does; `deleted` and prev_kvs as usual).
   asio::awaitable<Result<DeleteResult>> del_range(std::string start, std::string end, DeleteOptions options = {});
   // Deletes every key beginning with `prefix` (empty prefix: every key).
   asio::awaitable<Result<DeleteResult>> del_prefix(std::string prefix, DeleteOptions options = {});

@@ -101,7 +101,6 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   bool closed = false;
   bool refreshing = false;
   Clock::time_point last_refresh{};
-  Clock::time_point last_map_load{};  // the latest ensure_shard_map() attempt
   bool map_loading = false;
   std::vector<detail::WaiterPtr> map_waiters;  // operations waiting for that load
   ClientStats stats;
@@ -126,7 +125,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // ---- client_routes.cc
   // Loads the map with a ShardMapRequest (any node, retried) and installs it.
   asio::awaitable<Result<net::ShardMapResponse>> load_shard_map(Clock::time_point deadline);
-  // Loads the map unless one is loaded (or a load failed less than a refresh interval ago);
+  // Loads the map unless one is loaded (one load at a time: later callers wait for it);
   // afterwards routes.loaded() says whether there is one.
   asio::awaitable<void> ensure_shard_map(Clock::time_point deadline);
   void maybe_refresh_routes(const std::string& endpoint);
@@ -144,5 +143,9 @@ Transaction new_transaction(std::shared_ptr<Client::Impl> impl, std::optional<Cl
 
 // Client::txn (etcd_txn.cc): one request when its keys lie in one shard, else a Transaction.
 asio::awaitable<Result<TxnResult>> run_etcd_txn(std::shared_ptr<Client::Impl> impl, net::TxnRequest request);
+// Client::del_range and range (etcd_txn.cc): one request within a shard, a one-op txn across
+// shards. REQUIRES (del_range): request.range_end is not empty.
+asio::awaitable<Result<DeleteResult>> run_del_range(std::shared_ptr<Client::Impl> impl, net::DeleteRequest request);
+asio::awaitable<Result<RangeResult>> run_range(std::shared_ptr<Client::Impl> impl, net::RangeRequest request);
 
 }  // namespace kv::client::detail

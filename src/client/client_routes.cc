@@ -36,6 +36,8 @@ asio::awaitable<Result<net::ShardMapResponse>> Client::Impl::load_shard_map(Cloc
 
 asio::awaitable<void> Client::Impl::ensure_shard_map(Clock::time_point deadline) {
   if (routes.loaded() || closed) co_return;
+  // No throttle here: whoever calls needs the map to be right, and gets no answer without
+  // the cluster anyway.
   if (map_loading) {
     // One load for everyone: callers that went ahead without a map could split a range at
     // the wrong boundaries.
@@ -47,8 +49,6 @@ asio::awaitable<void> Client::Impl::ensure_shard_map(Clock::time_point deadline)
     co_return;
   }
   const Clock::time_point now = Clock::now();
-  if (last_map_load != Clock::time_point{} && now - last_map_load < kRouteRefreshInterval) co_return;
-  last_map_load = now;
   map_loading = true;
   const Clock::time_point budget = std::min(deadline, now + kRouteRefreshTimeout);
   auto loading = load_shard_map(budget);

@@ -1,4 +1,5 @@
-// Client::txn: an etcd-style transaction. Within one shard it is one request (the shard
+// Client::txn: an etcd-style transaction (and Client::range and del_range, which are one-op
+// transactions when they span shards). Within one shard it is one request (the shard
 // applies it in one log entry). Across shards it runs as a Transaction: the compares are
 // read and evaluated here, the chosen branch's reads are done and its writes buffered, and
 // the commit applies them atomically, or conflicts, in which case it all runs again.
@@ -140,5 +141,50 @@ asio::awaitable<Result<TxnResult>> detail::run_etcd_txn(std::shared_ptr<Client::
 }
 
 asio::awaitable<Result<TxnResult>> Client::txn(TxnRequest request) { return detail::run_etcd_txn(impl_, std::move(request)); }
+
+namespace {
+
+// A range read or delete over [start, end): one request within a shard; across shards a
+// one-op txn, so that it is atomic (a node serves or deletes within its own shard only).
+template <class T>
+asio::awaitable<Result<T>> one_or_txn(std::shared_ptr<Client::Impl> impl, net::TxnOp op, std::string start, std::string end) {
+  const Clock::time_point deadline = Clock::now() + impl->options.operation_timeout;
+  if (!end.empty()) {
+    auto ensuring = impl->ensure_shard_map(deadline);
+    co_await std::move(ensuring);
+  }
+  if (!end.empty() && impl->routes.loaded() && impl->routes.split(start, end).size() > 1) {
+    net::TxnRequest txn;
+    txn.success.push_back(std::move(op));
+    auto running = detail::run_etcd_txn(impl, std::move(txn));
+    Result<TxnResult> ran = co_await std::move(running);
+    if (!ran.ok()) co_return ran.error();
+    KV_ASSERT(ran->results.size() == 1);
+    co_return std::get<T>(std::move(ran->results.front()));
+  }
+  net::RequestOp request = std::visit([](auto& o) -> net::RequestOp { return std::move(o); }, op);
+  detail::OpSpec spec = detail::default_spec(request, impl->options.operation_timeout);
+  spec.deadline = deadline;
+  auto executing = impl->execute(std::move(request), std::move(spec));
+  Result<net::ResponseBody> answer = co_await std::move(executing);
+  co_return detail::expect<T>(std::move(answer));
+}
+
+}  // namespace
+
+asio::awaitable<Result<DeleteResult>> detail::run_del_range(std::shared_ptr<Client::Impl> impl, net::DeleteRequest request) {
+  KV_ASSERT(!request.range_end.empty());
+  std::string start = request.key;
+  std::string end = request.range_end;
+  net::TxnOp op = std::move(request);
+  return one_or_txn<DeleteResult>(std::move(impl), std::move(op), std::move(start), std::move(end));
+}
+
+asio::awaitable<Result<RangeResult>> detail::run_range(std::shared_ptr<Client::Impl> impl, net::RangeRequest request) {
+  std::string start = request.start;
+  std::string end = request.end;
+  net::TxnOp op = std::move(request);
+  return one_or_txn<RangeResult>(std::move(impl), std::move(op), std::move(start), std::move(end));
+}
 
 }  // namespace kv::client

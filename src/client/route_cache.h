@@ -55,8 +55,12 @@ class RouteCache {
   // key exactly once.
   bool reset(std::vector<ShardRoute> shards);
 
-  // Whether a map from the cluster has been loaded (reset() succeeded at least once).
+  // Whether a map from the cluster has been loaded (reset() succeeded), and not found stale
+  // since.
   bool loaded() const { return loaded_; }
+  // The map proved wrong (a shard's range differs from it): keep routing by it, but load a
+  // new one before it is trusted with shard boundaries again.
+  void mark_stale() { loaded_ = false; }
   std::size_t shard_count() const { return shards_.size(); }
   const std::vector<ShardRoute>& shards() const { return shards_; }
 

@@ -70,7 +70,6 @@ asio::awaitable<Result<GetResult>> get_op(StatePtr state, std::string key) {
 std::string check_page(const net::RangeResponse& page, const std::string& start, const std::string& end,
                        std::uint64_t limit) {
   if (limit != 0 && page.kvs.size() > limit) return "more keys than the limit";
-  if (page.more && page.kvs.empty()) return "more keys, but none given";
   for (std::size_t i = 0; i < page.kvs.size(); ++i) {
     const net::KeyValue& kv = page.kvs[i];
     if (!detail::in_range(kv.key, start, end)) return "a key outside the range";
@@ -100,6 +99,13 @@ asio::awaitable<Result<bool>> read_piece(StatePtr state, detail::RangePiece piec
     if (const std::string bad = check_page(page.value(), page_start, piece.end, want); !bad.empty()) {
       co_return Error{ErrorKind::kInternal, "the server's range answer is unsound: " + bad};
     }
+    if (page->more && page->kvs.empty()) {
+      // The server stopped at its shard's end before ours: the shards are not what the map
+      // says (split or merged). Nothing was applied; with a new map, a new run can succeed.
+      state->impl->routes.mark_stale();
+      co_return Error{ErrorKind::kConflict, "the shard map changed under the transaction (a shard ends before " +
+                                                piece.end + "); run it again"};
+    }
     if (state->finished) co_return finished_error();
     // A page cut short covers only up to its last key: that is all it says about the range.
     const std::string covered_end = page->more ? page->kvs.back().key + std::string(1, '\0') : piece.end;
@@ -126,6 +132,12 @@ asio::awaitable<Result<RangeResult>> read_range(StatePtr state, std::string star
   KV_ASSERT(how.limit == 0 || !how.read_all);
   auto ensuring = state->impl->ensure_shard_map(deadline_for(*state));
   co_await std::move(ensuring);
+  if (state->impl->closed) co_return Error{ErrorKind::kClosed, "the client was closed"};
+  if (!state->impl->routes.loaded()) {
+    // Without shard boundaries a range could be recorded across shards, which no shard can
+    // validate.
+    co_return Error{ErrorKind::kUnavailable, "the shard map could not be loaded: a range read needs it"};
+  }
   const std::vector<detail::RangePiece> pieces = state->impl->routes.split(first_key_if_empty(std::move(start)), end);
   RangeResult out;
   for (const detail::RangePiece& piece : pieces) {

@@ -246,8 +246,9 @@ inline net::ResponseBody FakeStore::commit(const net::TxnCommitRequest& r) {
 
 // Several fake nodes over one store, each leading some shards, like a sharded kvd: a node
 // serves the keys of the shards it leads and answers NotLeader (naming the leader) for the
-// others; any node answers the shard map and coordinates commits. A range that crosses its
-// shard's end is refused (badRequest): the client must split ranges by shard.
+// others; any node answers the shard map and coordinates commits. A range read that crosses
+// its shard's end is answered up to it with `more` set, a ranged delete refused (WrongShard),
+// as kvd does.
 struct ShardedCluster {
   // `splits`: the first keys of shards 1..; `leaders[s]`: the node (0-based) leading shard s.
   ShardedCluster(asio::io_context& io, std::size_t node_count, std::vector<std::string> splits,
@@ -301,9 +302,16 @@ struct ShardedCluster {
       const std::string hint = shard.leader == 0 ? "" : nodes[shard.leader - 1]->address;
       return FakeNode::not_leader(hint);
     }
-    if (!end.empty() && !shard.end_key.empty() && (end == std::string(1, '\0') || end > shard.end_key)) {
-      return FakeNode::error(net::ErrorCode::kBadRequest);
+    const bool past_end = !end.empty() && !shard.end_key.empty() && (end == std::string(1, '\0') || end > shard.end_key);
+    if (past_end && std::holds_alternative<net::RangeRequest>(r.op)) {
+      // As kvd: answered up to the shard's end, with `more` to say the range goes on.
+      net::RangeRequest clipped = std::get<net::RangeRequest>(r.op);
+      clipped.end = shard.end_key;
+      net::RangeResponse out = store->range(clipped);
+      out.more = true;
+      return out;
     }
+    if (past_end) return FakeNode::error(net::ErrorCode::kWrongShard);
     return store->apply(r);
   }
 

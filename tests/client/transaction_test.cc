@@ -327,6 +327,62 @@ TEST_CASE("txn: an etcd-style txn within one shard is still one request", "[clie
   CHECK(commits_seen(cluster).empty());
 }
 
+TEST_CASE("range and del_range: within a shard one request; across shards one atomic transaction",
+          "[client][txn]") {
+  asio::io_context io;
+  ShardedCluster cluster(io, 2, {"m"}, {0, 1});
+  for (const char* k : {"a", "b", "n", "o"}) cluster.put(k, "v");
+  Client client(io, options_for(cluster.addresses()));
+
+  Result<RangeResult> within = run(io, client.range("a", "c"));
+  REQUIRE(within.ok());
+  CHECK(within->kvs.size() == 2);
+  CHECK(commits_seen(cluster).empty());
+
+  Result<RangeResult> across = run(io, client.prefix(""));
+  REQUIRE(across.ok());
+  CHECK(across->kvs == KVs{{"a", "v", 1}, {"b", "v", 2}, {"n", "v", 3}, {"o", "v", 4}});
+  CHECK_FALSE(across->more);
+  REQUIRE(commits_seen(cluster).size() == 1);  // the snapshot is validated: reads only
+  CHECK(commits_seen(cluster)[0].txn.writes.empty());
+  CHECK(commits_seen(cluster)[0].txn.ranges.size() == 2);
+
+  Result<DeleteResult> deleted = run(io, client.del_range("b", "o"));
+  REQUIRE(deleted.ok());
+  CHECK(deleted->deleted == 2);
+  CHECK(commits_seen(cluster).size() == 2);
+  CHECK(cluster.store->data.size() == 2);  // a and o are left
+  for (const auto& node : cluster.nodes) CHECK(node->seen_ops<net::DeleteRequest>().empty());
+}
+
+TEST_CASE("transaction: a shard map gone stale under a range read is a conflict; the rerun uses a new map",
+          "[client][txn]") {
+  asio::io_context io;
+  ShardedCluster cluster(io, 2, {"m"}, {0, 1});
+  cluster.put("h", "v");
+  Client client(io, options_for(cluster.addresses()));
+  REQUIRE(run(io, client.shard_map()).ok());
+  // The shards move: shard 1 now starts at "g" (so "h" is there), unknown to the client.
+  cluster.map.shards[0].end_key = "g";
+  cluster.map.shards[1].start_key = "g";
+
+  std::vector<std::string> seen_keys;
+  TransactionBody read_all = [&](Transaction& txn) -> asio::awaitable<Result<void>> {
+    auto reading = txn.range("a", "m");
+    Result<RangeResult> r = co_await std::move(reading);
+    if (!r.ok()) co_return r.error();
+    seen_keys.clear();
+    for (const net::KeyValue& kv : r->kvs) seen_keys.push_back(kv.key);
+    txn.put("a", "seen " + std::to_string(seen_keys.size()));
+    co_return Result<void>{};
+  };
+  TransactionRun result = test::run_value(io, run_transaction(client, read_all));
+  REQUIRE(result.result.ok());
+  CHECK(result.attempts == 2);
+  CHECK(seen_keys == std::vector<std::string>{"h"});
+  CHECK(cluster.store->data.at("a").value == "seen 1");
+}
+
 // Fake nodes on a thread of their own, as a real cluster would be.
 struct ClusterThread {
   ClusterThread() : work(asio::make_work_guard(io)), cluster(io, 2, {"m"}, {0, 1}) {}
