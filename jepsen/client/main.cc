@@ -152,7 +152,23 @@ int status(const Args& a) {
         j.set("term", static_cast<std::int64_t>(s->term));
         j.set("commit_index", static_cast<std::int64_t>(s->commit_index));
         j.set("applied_index", static_cast<std::int64_t>(s->applied_index));
-        j.set("role", s->shards.empty() ? "unknown" : role_name(s->shards[0].role));
+        // leader/term/indexes above are shard 0's (the node's "main" group), so role is too;
+        // a node that does not replicate shard 0 says "none". Every shard it replicates is
+        // listed under "shards" (which shards took writes, who leads them).
+        std::string role = "none";
+        Json shards = Json::array();
+        for (const net::ShardStatus& sh : s->shards) {
+          if (sh.shard == 0) role = role_name(sh.role);
+          Json one = Json::object();
+          one.set("shard", static_cast<std::int64_t>(sh.shard));
+          one.set("role", role_name(sh.role));
+          one.set("leader", static_cast<std::int64_t>(sh.leader));
+          one.set("term", static_cast<std::int64_t>(sh.term));
+          one.set("applied_index", static_cast<std::int64_t>(sh.applied_index));
+          shards.push_back(std::move(one));
+        }
+        j.set("role", role);
+        j.set("shards", std::move(shards));
       } else {
         j.set("error", std::string(client::to_string(s.kind())) + ": " + s.message());
       }

@@ -7,15 +7,15 @@
 namespace kv::jepsen {
 namespace {
 
-class SingleShardTxn final : public TxnExecutor {
+class OccTxn final : public TxnExecutor {
  public:
-  explicit SingleShardTxn(bool unsafe_blind_writes) : blind_(unsafe_blind_writes) {}
+  explicit OccTxn(bool unsafe_blind_writes) : blind_(unsafe_blind_writes) {}
 
   TxnOutcome run(client::BlockingClient& client, const std::vector<std::string>& keys,
                  const TxnLogic& logic) override {
     KV_ASSERT(!keys.empty());
     TxnOutcome out;
-    // 1. Snapshot: one txn of gets is atomic within the shard.
+    // 1. Snapshot: one txn of gets is atomic (a cross-shard transaction when the keys span shards).
     client::TxnRequest snapshot;
     for (const std::string& k : keys) snapshot.success.push_back(net::GetRequest{k, false});
     auto read = client.txn(std::move(snapshot));
@@ -71,7 +71,7 @@ class SingleShardTxn final : public TxnExecutor {
 }  // namespace
 
 std::unique_ptr<TxnExecutor> make_txn_executor(bool unsafe_blind_writes) {
-  return std::make_unique<SingleShardTxn>(unsafe_blind_writes);
+  return std::make_unique<OccTxn>(unsafe_blind_writes);
 }
 
 Outcome outcome_of(TxnStatus status) {

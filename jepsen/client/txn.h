@@ -1,15 +1,13 @@
 // Multi-key read-modify-write transactions as the bank and append workloads need them:
 // read some keys, decide the writes from what was read, commit atomically.
 //
-// Today the store's transactions are etcd-style and execute in ONE shard (the cluster has
-// one shard), so SingleShardTxn runs optimistic concurrency control over them: a snapshot
+// The store's etcd-style transactions (Client::txn) run in one request when their keys are
+// in one shard, and as a cross-shard transaction (2PC, atomic and strictly serializable)
+// when they span shards. OccTxn runs optimistic concurrency control over them: a snapshot
 // read (one txn of gets), then a commit txn whose compares require every key's version to be
-// unchanged. A commit is one Raft log entry, so a committed transaction is strictly
-// serializable at that entry; a failed compare aborts it (nothing written).
-//
-// When the store gains multi-shard transactions (2PC), add a second TxnExecutor over the
-// client's transaction API and return it from make_txn_executor(); the workloads only see
-// this interface.
+// unchanged. Each of the two is atomic, whichever shards its keys are in, so a committed
+// transaction is strictly serializable at its commit; a failed compare aborts it (nothing
+// written).
 #pragma once
 
 #include <cstdint>
@@ -58,7 +56,7 @@ class TxnExecutor {
                          const TxnLogic& logic) = 0;
 };
 
-// The executor the workloads use (today: single-shard OCC, see above).
+// The executor the workloads use (OCC over Client::txn, see above).
 // `unsafe_blind_writes` (TESTING ONLY, for the teeth test): commit without the version
 // compares, so concurrent transactions lose each other's updates; the bank and append
 // checkers must then report anomalies.

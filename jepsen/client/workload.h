@@ -46,6 +46,14 @@ class Workload {
   virtual void final_reads(std::vector<Worker>& workers, std::int64_t deadline_ns, FinalReport& report) = 0;
 };
 
+// The store key of a workload's key number `index` (an account, a list, a register): `name`
+// behind one first character chosen by index mod 8 from "4>GPZclu", which fall in shards
+// 0..7 of the server's default map (src/server/shard_map.h cuts printable keys evenly over
+// their first two bytes, from '0' to just past 'z'). Eight consecutive indexes hit every
+// default shard, so bank transfers and append transactions span shards and run as
+// cross-shard transactions. The history and the checker see only the names (a0, 7, ...).
+std::string spread_key(std::uint64_t index, const std::string& name);
+
 // REQUIRES: `name` is register, bank, append or set (else nullptr).
 std::unique_ptr<Workload> make_workload(const std::string& name, const WorkloadOptions& options, HistoryLog& log);
 

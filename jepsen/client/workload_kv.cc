@@ -12,6 +12,11 @@ namespace kv::jepsen {
 std::unique_ptr<Workload> make_bank_workload(const WorkloadOptions& options, HistoryLog& log);
 std::unique_ptr<Workload> make_append_workload(const WorkloadOptions& options);
 
+std::string spread_key(std::uint64_t index, const std::string& name) {
+  static constexpr char kShardFirst[] = "4>GPZclu";  // shards 0..7 of the default map
+  return std::string(1, kShardFirst[index % (sizeof(kShardFirst) - 1)]) + name;
+}
+
 bool retry_until_ok(std::int64_t deadline_ns, FinalReport& report, const std::function<Outcome()>& attempt) {
   // Bounded twice: by the deadline and by a count (a fast-failing node cannot spin).
   for (int i = 0; i < 200 && monotonic_ns() < deadline_ns; ++i) {
@@ -30,7 +35,9 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // register: Jepsen's independent linearizable registers. A few keys are live at once; each
 // is retired after ops_per_key ops, so no key's history grows past what WGL checks quickly,
-// and about 10 workers at most share one key (jepsen-notes §5).
+// and about 10 workers at most share one key (jepsen-notes §5). Each op touches one key, so
+// one shard; successive keys land on successive shards (spread_key), and key 0 on shard 0,
+// whose leader is the one the nemesis calls "the leader".
 class RegisterWorkload final : public Workload {
  public:
   explicit RegisterWorkload(const WorkloadOptions& o)
@@ -42,7 +49,7 @@ class RegisterWorkload final : public Workload {
 
   void step(Worker& w) override {
     const auto [key, guess] = pick(w);
-    const std::string store_key = "jr/" + std::to_string(key);
+    const std::string store_key = register_key(key);
     const double r = w.unit();
     if (r < 0.5) {
       read(w, key, store_key, w.unit() < serializable_);
@@ -64,13 +71,17 @@ class RegisterWorkload final : public Workload {
       Worker& w = workers[i % workers.size()];
       const std::int64_t key = keys[i % keys.size()];
       const bool ok = retry_until_ok(deadline_ns, report, [&] {
-        return read(w, key, "jr/" + std::to_string(key), false);
+        return read(w, key, register_key(key), false);
       });
       if (ok) report.node_ok[w.node] = true;
     }
   }
 
  private:
+  static std::string register_key(std::int64_t key) {
+    return spread_key(static_cast<std::uint64_t>(key), "jr/" + std::to_string(key));
+  }
+
   struct Live {
     std::int64_t key = 0;
     int ops = 0;
@@ -150,7 +161,8 @@ class RegisterWorkload final : public Workload {
 // page can only hold keys somebody put. The checker's final read is the last ok read, taken
 // after the faults are healed: every acknowledged add must be in it, through kills of a
 // majority. Reads are rare (2%): each returns the whole set, so the history grows with
-// reads x set size.
+// reads x set size. Every key starts with "js", so the whole set lives in one shard and a
+// read is a range within it (not spread over shards like the other workloads' keys).
 class SetWorkload final : public Workload {
  public:
   explicit SetWorkload(const WorkloadOptions& o) : max_elements_(o.max_elements) {}

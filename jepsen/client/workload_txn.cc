@@ -1,4 +1,5 @@
-// The transactional workloads, both through TxnExecutor (txn.h):
+// The transactional workloads, both through TxnExecutor (txn.h), with their keys spread
+// over the shards (spread_key), so that most transactions are cross-shard:
 // - bank: transfers between accounts and reads of every account; the total never changes.
 // - append: Elle's list-append transactions (appends of unique elements and reads of lists).
 #include <chrono>
@@ -30,7 +31,7 @@ class BankWorkload final : public Workload {
     Json names = Json::array();
     for (int i = 0; i < o.accounts; ++i) {
       accounts_.push_back("a" + std::to_string(i));
-      keys_.push_back("jb/a" + std::to_string(i));
+      keys_.push_back(spread_key(static_cast<std::uint64_t>(i), "jb/a" + std::to_string(i)));
       names.push_back(Json(accounts_.back()));
     }
     Json meta = Json::object();
@@ -110,7 +111,7 @@ class BankWorkload final : public Workload {
   const int initial_;
   std::unique_ptr<TxnExecutor> txn_;
   std::vector<std::string> accounts_;  // as the checker names them: a0, a1, ...
-  std::vector<std::string> keys_;      // as the store does: jb/a0, ...
+  std::vector<std::string> keys_;      // as the store does: 4jb/a0, >jb/a1, ... (one per shard)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -180,7 +181,10 @@ class AppendWorkload final : public Workload {
     std::int64_t appends = 0;
   };
 
-  static std::string store_key(const Json& k) { return "jl/" + std::to_string(k.as_int()); }
+  // List k lives in shard k mod 8 (spread_key): most transactions span shards.
+  static std::string store_key(const Json& k) {
+    return spread_key(static_cast<std::uint64_t>(k.as_int()), "jl/" + std::to_string(k.as_int()));
+  }
 
   // A stored list; what cannot be parsed comes back as one string element, which the
   // checker then reports (nobody appended it).
