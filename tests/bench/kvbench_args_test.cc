@@ -1,8 +1,10 @@
-// kvbench's flags, /proc parsers, key names and JSON quoting: the parts a benchmark run
-// trusts without a cluster to check them against.
+// kvbench's flags, /proc parsers, key names and shard placement, transaction counts and the
+// JSON: the parts a benchmark run trusts without a cluster to check them against.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,24 @@ namespace {
 using namespace kv::bench;
 
 ParseResult parse(std::vector<std::string> args) { return parse_args(args); }
+
+// kvd's default map (src/server/shard_map.cc, split_points(8)): the first two bytes of
+// printable keys, "0" up to just past "z", cut in eight.
+const std::vector<ShardRange> kDefaultEight = {
+    {"", "9`"}, {"9`", "B\xc0"}, {"B\xc0", "L "}, {"L ", "U\x80"},
+    {"U\x80", "^\xe0"}, {"^\xe0", "h@"}, {"h@", "q\xa0"}, {"q\xa0", ""}};
+
+std::size_t shard_of_key(const std::vector<ShardRange>& map, const std::string& key) {
+  std::size_t found = map.size();
+  for (std::size_t s = 0; s < map.size(); ++s) {
+    if (key_in_range(key, map[s].start, map[s].end)) {
+      REQUIRE(found == map.size());  // exactly one shard holds it
+      found = s;
+    }
+  }
+  REQUIRE(found < map.size());
+  return found;
+}
 
 }  // namespace
 
@@ -71,16 +91,111 @@ TEST_CASE("kvbench args: bad command lines name what is wrong", "[bench]") {
   REQUIRE(parse({"--help"}).help);
 }
 
-TEST_CASE("kvbench keys: fixed size, index order is byte order, shard placement", "[bench]") {
+TEST_CASE("kvbench args: transfer and --max-attempts", "[bench]") {
+  const ParseResult r = parse({"transfer", "--clients", "64", "--key-space", "16", "--max-attempts", "20"});
+  REQUIRE(r.config);
+  REQUIRE(r.config->workload == Workload::kTransfer);
+  REQUIRE(r.config->key_space == 16);
+  REQUIRE(r.config->max_attempts == 20);
+  REQUIRE(uses_run_transaction(*r.config));
+  REQUIRE(workload_name(*r.config) == "transfer");
+  // run_transaction's own default, unless told otherwise.
+  REQUIRE(parse({"txn", "--cross-shard"}).config->max_attempts == 10);
+  REQUIRE(uses_run_transaction(*parse({"txn", "--cross-shard"}).config));
+  REQUIRE_FALSE(uses_run_transaction(*parse({"txn"}).config));
+
+  auto error_of = [](std::vector<std::string> args) {
+    const ParseResult bad = parse_args(args);
+    REQUIRE_FALSE(bad.config);
+    return bad.error;
+  };
+  CHECK(error_of({"transfer", "--key-space", "1"}).find("at least 2") != std::string::npos);
+  CHECK(error_of({"transfer", "--max-attempts", "0"}).find("--max-attempts") != std::string::npos);
+  CHECK(error_of({"transfer", "--cross-shard"}).find("txn only") != std::string::npos);
+  CHECK(error_of({"bank"}).find("transfer") != std::string::npos);  // the list names it
+}
+
+TEST_CASE("kvbench keys: fixed size, index order is byte order", "[bench]") {
   REQUIRE(key_name("p", 42, 16) == "p000000000000042");
   REQUIRE(key_name("c1a2b", 7, 16) == "c1a2b00000000007");
   REQUIRE(key_name("p", 123456, 4) == "p123456");  // grows rather than collide
   REQUIRE(key_name("p", 9, 16) < key_name("p", 10, 16));
-  // An unbounded first shard takes the fallback prefix; a bounded one its own start key.
-  REQUIRE(prefix_inside("", "m", "c", 1000, 16) == std::optional<std::string>("c"));
-  REQUIRE(prefix_inside("m", "", "c", 1000, 16) == std::optional<std::string>("m"));
-  REQUIRE_FALSE(prefix_inside("", "c00", "c", 1000, 16));   // "c000..." is not below "c00"
-  REQUIRE_FALSE(prefix_inside("m", "", "c", 1000, 3));      // 1000 indexes do not fit 3 bytes
+  REQUIRE(keys_fit("m", "m", "", 1000, 16));
+  REQUIRE_FALSE(keys_fit("c", "", "c00", 1000, 16));  // "c000..." is not below "c00"
+  REQUIRE_FALSE(keys_fit("m", "m", "", 1000, 3));     // 1000 indexes do not fit 3 bytes
+}
+
+TEST_CASE("kvbench keys: one fresh prefix inside each shard of the default map", "[bench]") {
+  const std::vector<std::string> prefixes = shard_prefixes(kDefaultEight, "t1a2b", 100000, 16);
+  // The first shard has no start and "t1a2b" sorts above its end: "0" goes in front. A
+  // start that is not visible ASCII gives way to the next byte ("B\xc0": "C"; "L ": "M").
+  REQUIRE(prefixes == std::vector<std::string>{"0t1a2b", "9`t1a2b", "Ct1a2b", "Mt1a2b", "Vt1a2b", "_t1a2b",
+                                               "h@t1a2b", "rt1a2b"});
+  for (std::size_t s = 0; s < prefixes.size(); ++s) {
+    REQUIRE(visible_ascii(prefixes[s]));
+    // Both ends of the key space, so every key between them, on shard s and no other.
+    REQUIRE(shard_of_key(kDefaultEight, key_name(prefixes[s], 0, 16)) == s);
+    REQUIRE(shard_of_key(kDefaultEight, key_name(prefixes[s], 99999, 16)) == s);
+  }
+  // A shard whose start is a prefix of its end is too narrow for a tag: left out.
+  REQUIRE_FALSE(shard_prefix("A", "A\x01", "t1a2b", 10, 16));
+  REQUIRE(shard_prefixes({{"", "A"}, {"A", "A\x01"}, {"A\x01", ""}}, "t1a2b", 10, 16).size() == 2);
+  // A narrow first shard, and starts that are not visible at all.
+  REQUIRE(shard_prefix("", "0", "t1a2b", 10, 16) == std::optional<std::string>("!t1a2b"));
+  REQUIRE(shard_prefix("\xc0", "", "t1a2b", 10, 16) == std::optional<std::string>("\xc0t1a2b"));
+  // One shard only: nothing for a cross-shard workload to use but the one.
+  REQUIRE(shard_prefixes({{"", ""}}, "c0001", 10, 16) == std::vector<std::string>{"c0001"});
+}
+
+TEST_CASE("kvbench transfer pool: keys dealt over every shard, partners on another shard", "[bench]") {
+  const std::vector<std::string> prefixes = shard_prefixes(kDefaultEight, "t0001", 16, 16);
+  const TransferPool pool(prefixes, 16, 16);
+  REQUIRE(pool.shards() == 8);
+  std::vector<std::uint64_t> per_shard(8, 0);
+  std::set<std::string> keys;
+  for (std::uint64_t j = 0; j < pool.keys(); ++j) {
+    const std::string key = pool.key(j);
+    REQUIRE(key.size() == 16);
+    REQUIRE(shard_of_key(kDefaultEight, key) == pool.shard_of(j));
+    ++per_shard[pool.shard_of(j)];
+    keys.insert(key);
+  }
+  REQUIRE(keys.size() == 16);
+  for (std::size_t s = 0; s < 8; ++s) REQUIRE(per_shard[s] == pool.keys_on(s));
+  REQUIRE(per_shard == std::vector<std::uint64_t>(8, 2));
+
+  // Every draw lands on another shard, inside the pool, and over many draws every shard is hit.
+  std::mt19937_64 rng(7);
+  std::set<std::size_t> partner_shards;
+  for (int i = 0; i < 10000; ++i) {
+    const std::uint64_t a = rng() % pool.keys();
+    const std::uint64_t r1 = rng();
+    const std::uint64_t b = pool.partner(a, r1, rng());
+    REQUIRE(b < pool.keys());
+    REQUIRE(shard_of_key(kDefaultEight, pool.key(b)) != shard_of_key(kDefaultEight, pool.key(a)));
+    partner_shards.insert(pool.shard_of(b));
+  }
+  REQUIRE(partner_shards.size() == 8);
+
+  // Uneven and tiny pools: shards beyond the keys are dropped, so every shard has a key.
+  const TransferPool uneven(prefixes, 11, 16);
+  REQUIRE(uneven.keys_on(0) == 2);
+  REQUIRE(uneven.keys_on(3) == 1);
+  for (int i = 0; i < 1000; ++i) REQUIRE(uneven.partner(10, rng(), rng()) < 11);
+  const TransferPool two(prefixes, 2, 16);
+  REQUIRE(two.shards() == 2);
+  REQUIRE(two.partner(0, rng(), rng()) == 1);
+  REQUIRE(two.partner(1, rng(), rng()) == 0);
+}
+
+TEST_CASE("kvbench transfer balances: decimal, signed, nothing else", "[bench]") {
+  REQUIRE(parse_balance("0") == std::optional<std::int64_t>(0));
+  REQUIRE(parse_balance("-17") == std::optional<std::int64_t>(-17));
+  REQUIRE(parse_balance("42") == std::optional<std::int64_t>(42));
+  REQUIRE_FALSE(parse_balance(""));
+  REQUIRE_FALSE(parse_balance("4x"));
+  REQUIRE_FALSE(parse_balance(" 4"));
+  REQUIRE_FALSE(parse_balance("99999999999999999999"));
 }
 
 TEST_CASE("proc parsers: /proc/PID/stat, /proc/PID/status, /proc/stat", "[bench]") {
@@ -108,13 +223,60 @@ TEST_CASE("proc readers: this process is alive and uses CPU", "[bench]") {
 
 TEST_CASE("report: JSON strings are escaped", "[bench]") {
   REQUIRE(json_quote("a\"b\\c\n") == "\"a\\\"b\\\\c\\u000a\"");
+  // Keys in error messages are bytes: one above 0x7f becomes its code point, so the line
+  // stays valid JSON (UTF-8 text turns into Latin-1 look-alikes, a price a report can pay).
+  REQUIRE(json_quote("key 'q\xa0t'") == "\"key 'q\\u00a0t'\"");
+}
+
+TEST_CASE("report: transaction runs, conflicts and the abort rate", "[bench]") {
+  TxnStats t;
+  t.record(TxnEnd::kCommitted, 1, 2);      // no conflict
+  t.record(TxnEnd::kCommitted, 3, 2);      // two conflicts, then committed
+  t.record(TxnEnd::kGaveUp, 10, 0);        // ten conflicts: every attempt
+  t.record(TxnEnd::kIndeterminate, 2, 0);  // one conflict, then no answer
+  t.record(TxnEnd::kFailed, 1, 0);
+  t.record(TxnEnd::kCommitted, 1, 12);     // 8 or more participants share the last slot
+  REQUIRE(t.runs == 6);
+  REQUIRE(t.committed == 3);
+  REQUIRE(t.gave_up == 1);
+  REQUIRE(t.indeterminate == 1);
+  REQUIRE(t.failed == 1);
+  REQUIRE(t.attempts == 18);
+  REQUIRE(t.conflicts == 13);
+  REQUIRE(t.most_attempts == 10);
+  REQUIRE(t.committed_by_participants[2] == 2);
+  REQUIRE(t.committed_by_participants[8] == 1);
+  REQUIRE(t.abort_rate() == Approx(13.0 / 18.0));
+  TxnStats sum;
+  sum.merge(t);
+  sum.merge(t);
+  REQUIRE(sum.attempts == 36);
+  REQUIRE(sum.conflicts == 26);
+  REQUIRE(sum.most_attempts == 10);
+  REQUIRE(sum.committed_by_participants[2] == 4);
+  REQUIRE(TxnStats{}.abort_rate() == 0.0);
+
   RunReport r;
-  r.config.workload = Workload::kTxn;
-  r.config.cross_shard = true;
-  r.available = false;
-  r.note = "not available yet";
+  r.config.workload = Workload::kTransfer;
+  r.seconds = 2;
+  r.txns = t;
+  r.balance_check = BalanceCheck{16, 0, 0, ""};
   const std::string json = format_json(r);
-  REQUIRE(json.find("\"workload\":\"txn-cross-shard\"") != std::string::npos);
-  REQUIRE(json.find("\"available\":false") != std::string::npos);
-  REQUIRE(format_table(r).find("not available yet") != std::string::npos);
+  CHECK(json.find("\"workload\":\"transfer\"") != std::string::npos);
+  CHECK(json.find("\"txn_runs\":6,\"txn_committed\":3,\"committed_per_s\":1.5,\"txn_attempts\":18,"
+                  "\"txn_conflicts\":13,\"abort_rate\":0.72222,\"txn_gave_up\":1,\"txn_indeterminate\":1,"
+                  "\"txn_failed\":1") != std::string::npos);
+  CHECK(json.find("\"committed_by_participants\":{\"2\":2,\"8+\":1}") != std::string::npos);
+  CHECK(json.find("\"balance_check\":{\"ok\":true,\"keys\":16,\"sum\":0") != std::string::npos);
+  const std::string table = format_table(r);
+  CHECK(table.find("abort rate 72.2% (conflicts / attempts)") != std::string::npos);
+  CHECK(table.find("committed by participant shards: 2=2 8+=1") != std::string::npos);
+  CHECK(table.find("balance check: 16 keys sum to 0, 0 unreadable values: ok") != std::string::npos);
+  r.balance_check->sum = 3;
+  CHECK(format_table(r).find("FAILED") != std::string::npos);
+  CHECK(format_json(r).find("\"balance_check\":{\"ok\":false") != std::string::npos);
+
+  // Plain workloads carry none of it.
+  r.config.workload = Workload::kPut;
+  CHECK(format_json(r).find("txn_runs") == std::string::npos);
 }

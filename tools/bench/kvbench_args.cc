@@ -15,6 +15,7 @@ const char* to_string(Workload w) {
     case Workload::kTxn: return "txn";
     case Workload::kMixed: return "mixed";
     case Workload::kLoad: return "load";
+    case Workload::kTransfer: return "transfer";
   }
   return "?";
 }
@@ -30,9 +31,14 @@ Workloads:
   get     gets of random keys of a key space written first (--consistency l|s)
   txn     compare-and-swap txns: if the key's version is the one this client last saw,
           put, else get. Each client owns a disjoint slice of fresh keys, so a compare
-          fails only if something else wrote the key. --cross-shard: not available yet
+          fails only if something else wrote the key. --cross-shard: the same over a key
+          on each of two shards, as one transaction (two-phase commit)
   mixed   --read-ratio gets, the rest puts, over a key space written first
   load    writes every key of --key-space once, --batch puts per txn (fills a cluster)
+  transfer  bank transfers with run_transaction over ONE pool of --key-space balances
+          spread over every shard: read two keys on different shards, move 1 from one to
+          the other. Small pools contend: reports attempts, conflicts and the abort rate,
+          then checks that the balances still sum to 0
 
 Flags:
   --endpoints H:P,H:P     nodes (default 127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103)
@@ -48,7 +54,9 @@ Flags:
   --key-space N           distinct keys (default 100000)
   --consistency l|s       get/mixed reads: linearizable (default) or serializable
   --read-ratio R          mixed: fraction of reads, 0..1 (default 0.5)
-  --cross-shard           txn: each txn spans two shards (not available yet)
+  --cross-shard           txn: each txn spans two shards
+  --max-attempts N        txn --cross-shard, transfer: runs of one transaction before it
+                          gives up on conflicts (default 10, run_transaction's)
   --no-populate           get/mixed: do not write the key space first
   --batch N               load: puts per txn (default 100)
   --server-pids P,P,P     report these processes' CPU seconds (and peak memory)
@@ -63,8 +71,9 @@ Flags:
 
 Latencies are client-side, from issuing an operation to its answer, of operations that
 start after the warm-up and end inside the window; p50..max come from a log-linear
-histogram (within 0.8%). Errors are counted, not timed. Exit codes: 0 ok, 1 no operation
-succeeded, 2 usage, 3 workload not available yet.
+histogram (within 0.8%). Errors are counted, not timed. A transaction's latency is its
+whole run_transaction call, retries included. Exit codes: 0 ok, 1 no operation succeeded,
+2 usage, 4 transfer's balance check failed.
 )";
 }
 
@@ -125,6 +134,9 @@ std::string validate(const BenchConfig& c) {
   if (c.batch < 1 || c.batch > 1000) return "--batch must be 1..1000";
   if (!(c.operation_timeout_s > 0)) return "--timeout must be positive";
   if (c.cross_shard && c.workload != Workload::kTxn) return "--cross-shard applies to txn only";
+  if (c.max_attempts < 1 || c.max_attempts > 10000) return "--max-attempts must be 1..10000";
+  // Two distinct keys per transfer.
+  if (c.workload == Workload::kTransfer && c.key_space < 2) return "transfer needs --key-space of at least 2";
   return "";
 }
 
@@ -163,6 +175,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
       {"quiet-max", number(c.quiet_max_s)},  {"write-out", text(format)},
       {"json-file", text(c.json_file)},      {"label", text(c.label)},
       {"round", number(c.round)},            {"seed", number(c.seed)},
+      {"max-attempts", number(c.max_attempts)},
   };
   const std::map<std::string, bool*> flags = {
       {"cross-shard", &c.cross_shard}, {"no-populate", &c.populate}, {"no-progress", &c.progress}};
@@ -175,11 +188,13 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     }
     if (a.rfind("--", 0) != 0) {
       if (have_workload) return {std::nullopt, false, "unexpected argument \"" + a + "\""};
-      static const std::map<std::string, Workload> kNames = {{"put", Workload::kPut},     {"get", Workload::kGet},
-                                                             {"txn", Workload::kTxn},     {"mixed", Workload::kMixed},
-                                                             {"load", Workload::kLoad}};
+      static const std::map<std::string, Workload> kNames = {
+          {"put", Workload::kPut},     {"get", Workload::kGet},   {"txn", Workload::kTxn},
+          {"mixed", Workload::kMixed}, {"load", Workload::kLoad}, {"transfer", Workload::kTransfer}};
       const auto it = kNames.find(a);
-      if (it == kNames.end()) return {std::nullopt, false, "unknown workload \"" + a + "\" (put, get, txn, mixed, load)"};
+      if (it == kNames.end()) {
+        return {std::nullopt, false, "unknown workload \"" + a + "\" (put, get, txn, mixed, load, transfer)"};
+      }
       c.workload = it->second;
       have_workload = true;
       continue;
@@ -203,7 +218,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     }
     if (!s->second(*value)) return {std::nullopt, false, "--" + name + ": bad value \"" + *value + "\""};
   }
-  if (!have_workload) return {std::nullopt, false, "no workload given (put, get, txn, mixed, load)"};
+  if (!have_workload) return {std::nullopt, false, "no workload given (put, get, txn, mixed, load, transfer)"};
   if (endpoints) c.endpoints = split_commas(*endpoints);
   if (consistency == "l" || consistency == "linearizable") c.serializable = false;
   else if (consistency == "s" || consistency == "serializable") c.serializable = true;

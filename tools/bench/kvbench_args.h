@@ -15,6 +15,7 @@ enum class Workload : std::uint8_t {
   kTxn,    // etcd-style compare-and-swap txns (compare version, put / else get)
   kMixed,  // reads and puts over one pre-written key space, --read-ratio reads
   kLoad,   // writes every key of the key space once, in txns of --batch puts
+  kTransfer,  // bank transfers (read two keys on two shards, write both) over a shared pool
 };
 const char* to_string(Workload w);
 
@@ -42,6 +43,9 @@ struct BenchConfig {
   bool serializable = false;      // get and mixed reads: --consistency s
   double read_ratio = 0.5;        // mixed: the fraction of operations that are reads
   bool cross_shard = false;       // txn: each txn touches keys of two shards
+  // txn --cross-shard and transfer: run_transaction's bound on runs of one transaction
+  // (TransactionOptions::max_attempts; the same default).
+  int max_attempts = 10;
   bool populate = true;           // get and mixed: write the key space before measuring
   std::size_t batch = 100;        // load (and populate): puts per txn
   std::vector<int> server_pids;   // processes whose CPU (and memory) is reported

@@ -1,5 +1,6 @@
 #include "kvbench_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -31,7 +32,102 @@ const double kPercentiles[] = {50, 90, 99, 99.9};
 const char* const kPercentileKeys[] = {"p50_ms", "p90_ms", "p99_ms", "p999_ms"};
 const char* const kPercentileHeads[] = {"p50", "p90", "p99", "p99.9"};
 
+std::string percent(double fraction) { return fixed(100 * fraction, fraction < 0.001 && fraction > 0 ? 3 : 1) + "%"; }
+
+void txn_table(std::ostringstream& out, const RunReport& r) {
+  const TxnStats& t = r.txns;
+  out << "transactions (ops and latencies above are whole run_transaction calls that committed, retries "
+         "included)\n";
+  out << "run_transaction calls in the window: " << t.runs << " runs: " << t.committed << " committed ("
+      << fixed(r.seconds > 0 ? static_cast<double>(t.committed) / r.seconds : 0, 1) << "/s), " << t.gave_up
+      << " gave up on conflicts, " << t.indeterminate << " indeterminate, " << t.failed << " other errors\n";
+  out << "attempts " << t.attempts << " ("
+      << fixed(t.runs > 0 ? static_cast<double>(t.attempts) / static_cast<double>(t.runs) : 0, 2)
+      << " per run, at most " << t.most_attempts << " of --max-attempts " << r.config.max_attempts << "), conflicts "
+      << t.conflicts << ", abort rate " << percent(t.abort_rate()) << " (conflicts / attempts)\n";
+  out << "committed by participant shards:";
+  for (std::size_t n = 0; n < t.committed_by_participants.size(); ++n) {
+    if (t.committed_by_participants[n] == 0) continue;
+    out << " " << n << (n + 1 == TxnStats::kParticipantSlots ? "+" : "") << "=" << t.committed_by_participants[n];
+  }
+  out << (t.committed == 0 ? " -" : "") << "\n";
+  if (const auto& check = r.balance_check) {
+    if (!check->error.empty()) {
+      out << "balance check: could not read the pool back: " << check->error << "\n";
+    } else {
+      out << "balance check: " << check->keys << " keys sum to " << check->sum << ", " << check->bad_values
+          << " unreadable values: " << (check->ok() ? "ok" : "FAILED (money was created or destroyed)") << "\n";
+    }
+  }
+}
+
+void txn_json(std::ostringstream& j, const RunReport& r) {
+  const TxnStats& t = r.txns;
+  j << ",\"txn_runs\":" << t.runs << ",\"txn_committed\":" << t.committed << ",\"committed_per_s\":"
+    << fixed(r.seconds > 0 ? static_cast<double>(t.committed) / r.seconds : 0, 1) << ",\"txn_attempts\":" << t.attempts
+    << ",\"txn_conflicts\":" << t.conflicts << ",\"abort_rate\":" << fixed(t.abort_rate(), 5)
+    << ",\"txn_gave_up\":" << t.gave_up << ",\"txn_indeterminate\":" << t.indeterminate
+    << ",\"txn_failed\":" << t.failed << ",\"txn_most_attempts\":" << t.most_attempts
+    << ",\"max_attempts\":" << r.config.max_attempts << ",\"committed_by_participants\":{";
+  bool first = true;
+  for (std::size_t n = 0; n < t.committed_by_participants.size(); ++n) {
+    if (t.committed_by_participants[n] == 0) continue;
+    j << (first ? "" : ",") << "\"" << n << (n + 1 == TxnStats::kParticipantSlots ? "+" : "")
+      << "\":" << t.committed_by_participants[n];
+    first = false;
+  }
+  j << "}";
+  if (const auto& check = r.balance_check) {
+    j << ",\"balance_check\":{\"ok\":" << (check->ok() ? "true" : "false") << ",\"keys\":" << check->keys
+      << ",\"sum\":" << check->sum << ",\"bad_values\":" << check->bad_values;
+    if (!check->error.empty()) j << ",\"error\":" << json_quote(check->error);
+    j << "}";
+  }
+}
+
 }  // namespace
+
+void TxnStats::record(TxnEnd end, std::uint64_t run_attempts, std::uint32_t participants) {
+  ++runs;
+  attempts += run_attempts;
+  most_attempts = std::max(most_attempts, run_attempts);
+  const std::uint64_t earlier = run_attempts > 0 ? run_attempts - 1 : 0;
+  switch (end) {
+    case TxnEnd::kCommitted:
+      ++committed;
+      ++committed_by_participants[std::min<std::size_t>(participants, kParticipantSlots - 1)];
+      conflicts += earlier;
+      break;
+    case TxnEnd::kGaveUp:
+      ++gave_up;
+      conflicts += run_attempts;
+      break;
+    case TxnEnd::kIndeterminate:
+      ++indeterminate;
+      conflicts += earlier;
+      break;
+    case TxnEnd::kFailed:
+      ++failed;
+      conflicts += earlier;
+      break;
+  }
+}
+
+void TxnStats::merge(const TxnStats& o) {
+  runs += o.runs;
+  committed += o.committed;
+  gave_up += o.gave_up;
+  indeterminate += o.indeterminate;
+  failed += o.failed;
+  attempts += o.attempts;
+  conflicts += o.conflicts;
+  most_attempts = std::max(most_attempts, o.most_attempts);
+  for (std::size_t n = 0; n < committed_by_participants.size(); ++n) committed_by_participants[n] += o.committed_by_participants[n];
+}
+
+bool uses_run_transaction(const BenchConfig& c) {
+  return c.workload == Workload::kTransfer || (c.workload == Workload::kTxn && c.cross_shard);
+}
 
 std::string workload_name(const BenchConfig& c) {
   switch (c.workload) {
@@ -49,7 +145,7 @@ std::string json_quote(const std::string& s) {
     if (ch == '"' || ch == '\\') {
       out += '\\';
       out += ch;
-    } else if (u < 0x20) {
+    } else if (u < 0x20 || u > 0x7e) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", u);
       out += buf;
@@ -64,10 +160,6 @@ std::string format_table(const RunReport& r) {
   const BenchConfig& c = r.config;
   std::ostringstream out;
   out << "kvbench " << workload_name(c) << ": ";
-  if (!r.available) {
-    out << r.note << "\n";
-    return out.str();
-  }
   out << c.clients << " clients over " << c.connections << " connections (" << c.io_threads << " io thread"
       << (c.io_threads > 1 ? "s" : "") << "), ";
   if (c.count) out << *c.count << " operations in " << fixed(r.seconds, 2) << " s";
@@ -88,6 +180,7 @@ std::string format_table(const RunReport& r) {
         << fixed(r.seconds > 0 ? static_cast<double>(r.keys_written) / r.seconds : 0, 0) << " keys/s)\n";
   }
   if (c.workload == Workload::kTxn) out << "compares that failed: " << r.cas_failed << "\n";
+  if (uses_run_transaction(c)) txn_table(out, r);
   if (!r.first_error.empty()) {
     out << "errors:";
     for (const auto& [kind, n] : r.errors_by_kind) out << " " << kind << "=" << n;
@@ -118,8 +211,7 @@ std::string format_json(const RunReport& r) {
   const BenchConfig& c = r.config;
   std::ostringstream j;
   j << "{\"tool\":\"kvbench\",\"op\":" << json_quote(to_string(c.workload)) << ",\"workload\":"
-    << json_quote(workload_name(c)) << ",\"available\":" << (r.available ? "true" : "false");
-  if (!r.note.empty()) j << ",\"note\":" << json_quote(r.note);
+    << json_quote(workload_name(c));
   if (c.workload == Workload::kGet || c.workload == Workload::kMixed) {
     j << ",\"consistency\":" << json_quote(c.serializable ? "s" : "l");
   }
@@ -139,6 +231,7 @@ std::string format_json(const RunReport& r) {
   }
   if (!r.first_error.empty()) j << ",\"first_error\":" << json_quote(r.first_error);
   if (c.workload == Workload::kTxn) j << ",\"cas_failed\":" << r.cas_failed;
+  if (uses_run_transaction(c)) txn_json(j, r);
   if (c.workload == Workload::kLoad) j << ",\"keys_written\":" << r.keys_written << ",\"batch\":" << c.batch;
   if (c.workload == Workload::kMixed) j << ",\"read_ratio\":" << fixed(c.read_ratio, 3);
   j << ",\"key_size\":" << c.key_size << ",\"val_size\":" << c.value_size << ",\"key_space\":" << c.key_space

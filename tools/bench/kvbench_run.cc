@@ -78,6 +78,7 @@ struct Lane {
   std::uint64_t measured_ops = 0;
   std::uint64_t cas_failed = 0;
   std::uint64_t keys_written = 0;
+  TxnStats txns;
   std::array<std::uint64_t, client::kErrorKindCount> errors_by_kind{};
   std::string first_error;
   std::atomic<std::uint64_t> ok_ops{0};  // warm-up included; for the progress line
@@ -104,6 +105,9 @@ asio::awaitable<void> run_worker(Lane& lane, client::Client& client, Window& win
     auto op = worker.next(client, *ticket);
     const Outcome out = co_await std::move(op);
     const Clock::time_point end = Clock::now();
+    const bool measured = window.measured(start, end);
+    // Every outcome counts here: gave-up and indeterminate runs are what the abort rate is about.
+    if (measured && out.txn_attempts > 0) lane.txns.record(out.txn_end(), out.txn_attempts, out.participants);
     if (!out.ok) {
       lane.note_error(out.error);
       std::error_code ignored;
@@ -115,7 +119,7 @@ asio::awaitable<void> run_worker(Lane& lane, client::Client& client, Window& win
     lane.ok_ops.fetch_add(1, std::memory_order_relaxed);
     lane.cas_failed += out.compare_failed ? 1 : 0;
     lane.keys_written += out.keys_written;
-    if (window.measured(start, end)) {
+    if (measured) {
       lane.latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count()));
       ++lane.measured_ops;
     }
@@ -217,6 +221,7 @@ class Phase {
       r.ops += lane->measured_ops;
       r.cas_failed += lane->cas_failed;
       r.keys_written += lane->keys_written;
+      r.txns.merge(lane->txns);
       r.errors += lane->errors.load();
       for (std::size_t k = 0; k < by_kind.size(); ++k) by_kind[k] += lane->errors_by_kind[k];
       if (r.first_error.empty()) r.first_error = lane->first_error;
@@ -307,33 +312,84 @@ class ProgressLine {
   double last_s_ = 0;
 };
 
-// The shard map's first two distinct ranges, as a key prefix inside each (cross-shard txns).
-std::vector<std::string> fetch_shard_prefixes(const BenchConfig& c, const std::string& fallback) {
+// Runs `body(client)` on a Client of its own, to its end. Bounded: every operation of the
+// client ends by its --timeout.
+template <class Body>
+void with_own_client(const BenchConfig& c, Body body) {
   asio::io_context io(1);
   client::Client client(io, client_options(c, 1));
-  std::optional<client::Result<client::StatusResult>> status;
-  std::string endpoint = c.endpoints.front();
-  auto fetch = [&]() -> asio::awaitable<void> {
-    auto op = client.status(std::move(endpoint));
-    client::Result<client::StatusResult> answer = co_await std::move(op);
-    status.emplace(std::move(answer));
+  auto task = [&]() -> asio::awaitable<void> {
+    auto running = body(client);
+    co_await std::move(running);
     client.close();
   };
-  asio::co_spawn(io, fetch(), asio::detached);
+  asio::co_spawn(io, task(), asio::detached);
   io.run();
-  if (!status || !status->ok()) {
-    throw std::runtime_error("cannot read the shard map: " + (status ? status->message() : std::string("no answer")));
+}
+
+// Every shard's range, from the cluster's shard map.
+std::vector<ShardRange> fetch_shard_ranges(const BenchConfig& c) {
+  std::optional<client::Result<client::ShardMapResult>> map;
+  with_own_client(c, [&](client::Client& client) -> asio::awaitable<void> {
+    auto op = client.shard_map();
+    client::Result<client::ShardMapResult> answer = co_await std::move(op);
+    map.emplace(std::move(answer));
+  });
+  if (!map || !map->ok()) {
+    throw std::runtime_error("cannot read the shard map: " + (map ? map->message() : std::string("no answer")));
   }
-  std::vector<std::string> prefixes;
-  for (const net::ShardStatus& s : (*status)->shards) {
-    if (prefixes.size() == 2) break;
-    std::optional<std::string> p = prefix_inside(s.start_key, s.end_key, fallback, c.key_space, c.key_size);
-    if (p && (prefixes.empty() || *p != prefixes.front())) prefixes.push_back(*p);
-  }
+  std::vector<ShardRange> ranges;
+  for (const net::ShardInfo& s : (*map)->shards) ranges.push_back(ShardRange{s.start_key, s.end_key});
+  return ranges;
+}
+
+// txn --cross-shard (its first two shards) and transfer (all of them): a prefix per shard
+// that can hold the key space, this run's tag in each.
+TransferPool make_pool(const BenchConfig& c, const std::string& tag) {
+  const std::vector<ShardRange> ranges = fetch_shard_ranges(c);
+  // txn gives every client at least one key of its own, even beyond the key space.
+  const std::uint64_t indexes = std::max(c.key_space, static_cast<std::uint64_t>(c.clients));
+  std::vector<std::string> prefixes = shard_prefixes(ranges, tag, indexes, c.key_size);
   if (prefixes.size() < 2) {
-    throw std::runtime_error("txn --cross-shard needs a cluster with at least two shards whose ranges can hold --key-space keys");
+    throw std::runtime_error(workload_name(c) + " needs keys on two shards, but " + std::to_string(prefixes.size()) +
+                             " of the cluster's " + std::to_string(ranges.size()) +
+                             " shard(s) can hold --key-space keys under one prefix (kvd --shards N)");
   }
-  return prefixes;
+  return TransferPool(std::move(prefixes), c.workload == Workload::kTransfer ? c.key_space : 2, c.key_size);
+}
+
+// Reads every balance of the transfer pool back (a range per shard, page by page; keys
+// are prefix + digits, so [prefix, prefix + ":") holds exactly the pool's keys there).
+// Shard by shard, not one snapshot, is enough: no transfer runs any more, and a read of a
+// key still locked by a commit being resolved waits for the outcome.
+BalanceCheck check_balances(const BenchConfig& c, const TransferPool& pool) {
+  BalanceCheck check;
+  with_own_client(c, [&](client::Client& client) -> asio::awaitable<void> {
+    for (const std::string& prefix : pool.prefixes()) {
+      std::string from = prefix;
+      // Bounded: each page moves `from` past its last key, and the pool is finite.
+      for (;;) {
+        std::string start = from;
+        std::string end = prefix + ":";
+        auto op = client.range(std::move(start), std::move(end));
+        const client::Result<client::RangeResult> page = co_await std::move(op);
+        if (!page.ok()) {
+          check.error = page.message();
+          co_return;
+        }
+        for (const net::KeyValue& kv : page->kvs) {
+          ++check.keys;
+          const std::optional<std::int64_t> balance = parse_balance(kv.value);
+          if (balance) check.sum += *balance;
+          else ++check.bad_values;
+        }
+        if (!page->more || page->kvs.empty()) break;
+        from = page->kvs.back().key + std::string(1, '\0');
+      }
+    }
+  });
+  if (check.error.empty() && check.keys > pool.keys()) check.error = "more keys than the pool holds";
+  return check;
 }
 
 std::string random_value(std::size_t size, std::uint64_t seed) {
@@ -381,17 +437,8 @@ void fill_cpu(RunReport& r, const BenchConfig& c, const CpuSample& s0, const Cpu
   }
 }
 
-}  // namespace
-
-RunReport run_benchmark(const BenchConfig& config) {
-  RunReport report;
-  report.config = config;
-  if (config.cross_shard && !kCrossShardTxnAvailable) {
-    report.available = false;
-    report.note = "not available yet: cross-shard transactions (2PC over Raft groups, design.md) are a later "
-                  "issue; single-shard txns run without --cross-shard";
-    return report;
-  }
+// Everything before the clock starts: the seed, keys, a quiet machine, a populated key space.
+WorkloadShared prepare(const BenchConfig& config, RunReport& report) {
   WorkloadShared shared;
   shared.config = config;
   if (shared.config.seed == 0) shared.config.seed = static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
@@ -399,11 +446,20 @@ RunReport run_benchmark(const BenchConfig& config) {
   shared.value = random_value(config.value_size, shared.config.seed);
   shared.prefix = WorkloadShared::default_prefix(config.workload, shared.config.seed);
   report.host_busy_before = wait_quiet(config);
-  if (config.cross_shard) shared.shard_prefixes = fetch_shard_prefixes(config, shared.prefix);
+  if (uses_run_transaction(config)) shared.pool = make_pool(config, shared.prefix);
   if ((config.workload == Workload::kGet || config.workload == Workload::kMixed) && config.populate) populate(shared);
   if (config.workload == Workload::kLoad) {
     shared.config.count = (config.key_space + config.batch - 1) / config.batch;  // one ticket per batch
   }
+  return shared;
+}
+
+}  // namespace
+
+RunReport run_benchmark(const BenchConfig& config) {
+  RunReport report;
+  report.config = config;
+  const WorkloadShared shared = prepare(config, report);
 
   const Clock::time_point start = Clock::now();
   const Clock::time_point measure_from = start + seconds(config.warmup_s);
@@ -444,6 +500,7 @@ RunReport run_benchmark(const BenchConfig& config) {
   report.seconds = shared.config.count ? std::chrono::duration<double>(end - start).count() : config.duration_s;
   fill_cpu(report, config, s0, s1);
   report.load_average = load_average();
+  if (config.workload == Workload::kTransfer) report.balance_check = check_balances(config, shared.pool);
   return report;
 }
 
