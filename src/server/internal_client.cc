@@ -10,6 +10,10 @@ namespace kv::server {
 InternalClient::InternalClient(asio::io_context& io, std::vector<std::string> endpoints) {
   client::Options options;
   options.endpoints = std::move(endpoints);
+  // Every in-flight prepare, decide and resolve holds a session: enough for a few thousand
+  // transactions coordinated at once (a session costs a few hundred bytes here and one
+  // entry in each shard's table, which evicts the least recently used).
+  options.max_sessions = 8192;
   client_ = std::make_unique<client::Client>(io, std::move(options));
 }
 
