@@ -157,7 +157,11 @@ void Node::on_request(net::Request request, net::ClientServer::Responder respond
   const net::RequestOp& op = waiter.request.op;
   if (std::holds_alternative<net::StatusRequest>(op)) return answer(waiter, status_body());
   if (std::holds_alternative<net::MembersRequest>(op)) return answer(waiter, members_body());
-  if (std::holds_alternative<net::ShardMapRequest>(op)) return answer(waiter, shard_map_body());
+  if (std::holds_alternative<net::ShardMapRequest>(op)) {
+    // Shard 0's replicas know every shard's latest leader; the others send the client there.
+    if (!shards_.contains(0)) return reject_not_here(map_.shard(0), waiter);
+    return answer(waiter, shard_map_body());
+  }
   const KeyCheck check = check_request(op, options_);
   if (check.error) return answer(waiter, *check.error);
   if (pending_requests() >= options_.max_pending_requests) {
