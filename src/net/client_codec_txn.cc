@@ -112,9 +112,10 @@ void encode(const TxnResolveRequest& r, wire::TxnResolveRequest::Builder out) {
   out.setTxnId(r.txn_id);
   out.setKey(as_data(r.key));
   out.setCommit(r.commit);
+  out.setForgetRecord(r.forget_record);
 }
 TxnResolveRequest decode(wire::TxnResolveRequest::Reader in) {
-  return {in.getTxnId(), to_string(in.getKey()), in.getCommit()};
+  return {in.getTxnId(), to_string(in.getKey()), in.getCommit(), in.getForgetRecord()};
 }
 
 void encode(const TxnCommitResponse& r, wire::TxnCommitResponse::Builder out) {

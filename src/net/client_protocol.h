@@ -177,6 +177,7 @@ struct TxnResolveRequest {
   std::uint64_t txn_id = 0;
   std::string key;  // routes the request to the participant
   bool commit = false;
+  bool forget_record = false;  // at the primary's shard, after every other participant
 
   bool operator==(const TxnResolveRequest&) const = default;
 };

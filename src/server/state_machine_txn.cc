@@ -125,6 +125,7 @@ net::ResponseBody ShardStateMachine::prepare(const net::TxnPrepareRequest& r, ra
 }
 
 net::ResponseBody ShardStateMachine::resolve(const net::TxnResolveRequest& r, raft::LogIndex index) {
+  if (r.forget_record) put_txn_state(outcome_record_key(r.txn_id), std::nullopt);
   std::optional<PreparedTxn> txn = txns_.remove(r.txn_id);
   // Not prepared here (never, or resolved already): nothing to do, and saying so is enough.
   if (!txn) return net::TxnOutcomeResponse{r.commit};

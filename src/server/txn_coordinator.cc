@@ -143,7 +143,7 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
     co_return error(net::ErrorCode::kTimeout, "the transaction's outcome is unknown: " +
                                                   std::get<net::ErrorResponse>(decided).message);
   }
-  asio::co_spawn(ex, resolve_all(id, std::move(keys), outcome->committed), asio::detached);
+  asio::co_spawn(ex, finish(id, primary, std::move(keys), outcome->committed), asio::detached);
   if (!outcome->committed) {
     co_return error(net::ErrorCode::kConflict, "transaction aborted: its locks expired and recovery rolled it back");
   }
@@ -153,12 +153,38 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
 asio::awaitable<void> TxnCoordinator::resolve_all(TxnId id, std::vector<std::string> keys, bool commit) {
   std::vector<asio::awaitable<net::ResponseBody>> resolves;
   for (std::string& key : keys) {
-    net::RequestOp op = net::TxnResolveRequest{id, key, commit};
+    net::RequestOp op = net::TxnResolveRequest{id, key, commit, false};
     resolves.push_back(call_(std::move(op), std::move(key)));
   }
   // A resolve that fails leaves its locks to recovery, which finds the same outcome.
   auto resolving = gather(std::move(resolves));
   const std::vector<net::ResponseBody> answers = co_await std::move(resolving);
+}
+
+asio::awaitable<void> TxnCoordinator::finish(TxnId id, std::string primary, std::vector<std::string> keys,
+                                             bool commit) {
+  const storage::GroupId primary_shard = map_.shard_for(primary).id;
+  std::vector<std::string> others;
+  std::string at_primary = primary;
+  for (std::string& key : keys) {
+    if (map_.shard_for(key).id == primary_shard) at_primary = std::move(key);
+    else others.push_back(std::move(key));
+  }
+  std::vector<asio::awaitable<net::ResponseBody>> resolves;
+  for (std::string& key : others) {
+    net::RequestOp op = net::TxnResolveRequest{id, key, commit, false};
+    resolves.push_back(call_(std::move(op), std::move(key)));
+  }
+  auto resolving = gather(std::move(resolves));
+  const std::vector<net::ResponseBody> answers = co_await std::move(resolving);
+  // The record goes only once no other participant can still hold a lock that recovery
+  // would resolve through it; otherwise it stays (a few bytes) and recovery finds it.
+  const bool all_resolved = std::all_of(answers.begin(), answers.end(), [](const net::ResponseBody& a) {
+    return std::holds_alternative<net::TxnOutcomeResponse>(a);
+  });
+  net::RequestOp last = net::TxnResolveRequest{id, at_primary, commit, all_resolved};
+  auto closing = call_(std::move(last), std::move(at_primary));
+  const net::ResponseBody closed = co_await std::move(closing);
 }
 
 asio::awaitable<void> TxnCoordinator::recover(TxnId id, std::string primary, std::string key) {
@@ -167,7 +193,7 @@ asio::awaitable<void> TxnCoordinator::recover(TxnId id, std::string primary, std
   const net::ResponseBody decided = co_await std::move(deciding);
   const auto* outcome = std::get_if<net::TxnOutcomeResponse>(&decided);
   if (outcome == nullptr) co_return;  // tried again at the next sweep
-  net::RequestOp resolve = net::TxnResolveRequest{id, key, outcome->committed};
+  net::RequestOp resolve = net::TxnResolveRequest{id, key, outcome->committed, false};
   auto resolving = call_(std::move(resolve), std::move(key));
   const net::ResponseBody resolved = co_await std::move(resolving);
 }

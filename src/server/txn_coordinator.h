@@ -7,7 +7,8 @@
 //   2. Prepare at every participant shard, in parallel, through its Raft log: each votes
 //      yes (locks taken, reads still current) or no.
 //   3. All yes: record "committed" at the primary's shard. That replicated record is the
-//      commit point; the client is answered then, and the intents are resolved after.
+//      commit point; the client is answered then, and the intents are resolved after: the
+//      other participants first, the primary's shard last, deleting the record with it.
 //      Any no: the participants that may hold locks are told to drop them, and the client
 //      gets a conflict (nothing was applied).
 //   4. Recovery (for locks older than the lock TTL): record "aborted" at the primary unless
@@ -59,6 +60,9 @@ class TxnCoordinator {
 
  private:
   asio::awaitable<void> resolve_all(TxnId id, std::vector<std::string> keys, bool commit);
+  // Resolves a decided transaction: the other participants first, then the primary's shard,
+  // which also deletes the record when every other participant answered.
+  asio::awaitable<void> finish(TxnId id, std::string primary, std::vector<std::string> keys, bool commit);
 
   const ShardMap& map_;
   const ShardCall call_;

@@ -163,7 +163,8 @@ TEST_CASE("every request kind survives a round trip", "[net][codec]") {
       TxnPrepareRequest{0xFEEDu, "a", TxnFootprint{{TxnRead{"a", 9}}, {}, {TxnWrite{"a", binary(100)}}}},
       TxnDecideRequest{7, "primary", true},
       TxnDecideRequest{8, "", false},
-      TxnResolveRequest{9, "k", true},
+      TxnResolveRequest{9, "k", true, false},
+      TxnResolveRequest{10, "k", false, true},
       ShardMapRequest{},
       ShardLeaderRequest{3, 2, 17},
   };

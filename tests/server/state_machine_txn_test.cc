@@ -136,6 +136,19 @@ TEST_CASE("state machine: the first decision recorded at the primary is final", 
   CHECK_FALSE(body<net::TxnOutcomeResponse>(s.apply(net::TxnDecideRequest{11, "b", true})).committed);
 }
 
+TEST_CASE("state machine: the primary's last resolve deletes the record", "[txn][state_machine]") {
+  Shard0 s;
+  CHECK(body<net::TxnVoteResponse>(s.apply(net::TxnPrepareRequest{16, "b", write_b_read_a(0)})).yes);
+  CHECK(body<net::TxnOutcomeResponse>(s.apply(net::TxnDecideRequest{16, "b", true})).committed);
+  net::TxnResolveRequest last{16, "b", true, true};
+  CHECK(body<net::TxnOutcomeResponse>(s.apply(last)).committed);
+  CHECK(s.value("b") == "new-b");
+  // The record is gone: a (pointless) recovery now would record an abort, with no lock left
+  // anywhere for it to roll back.
+  CHECK_FALSE(body<net::TxnOutcomeResponse>(s.apply(net::TxnDecideRequest{16, "b", false})).committed);
+  CHECK(s.value("b") == "new-b");
+}
+
 TEST_CASE("state machine: prepared transactions survive a reload with their locks", "[txn][state_machine]") {
   Shard0 s;
   CHECK(body<net::TxnVoteResponse>(s.apply(net::TxnPrepareRequest{14, "b", write_b_read_a(0)})).yes);

@@ -177,6 +177,9 @@ struct TxnResolveRequest {
   txnId @0 :UInt64;
   key @1 :Data;      # any key of the transaction on that shard (routes the request)
   commit @2 :Bool;
+  forgetRecord @3 :Bool;  # also delete the transaction record: sent to the primary's shard
+                          # last, once every other participant has resolved (no lock of the
+                          # transaction is left that recovery could need the record for)
 }
 
 # The shard map: every shard's range, replicas and latest known leader (from shard 0).
