@@ -280,9 +280,12 @@ void Node::finish_ready(Shard& shard, StorageWorker::Done& done) {
   shard.applied = applied;
   complete_writes(shard, done.results, applied);
   complete_reads(shard, rd.read_states);
-  if (!shard.blocked_reads.empty() || (!shard.blocked_writes.empty() && shard.state_machine.prepared_count() == 0)) {
+  // Locks go only when a transaction resolves: that is when waiting requests may proceed.
+  const std::size_t prepared = shard.state_machine.prepared_count();
+  if (prepared < shard.prepared_seen && (!shard.blocked_reads.empty() || !shard.blocked_writes.empty())) {
     retry_blocked(shard);
   }
+  shard.prepared_seen = prepared;
   if (rd.snapshot_request) maybe_compact(shard, *rd.snapshot_request);
   shard.raft.advance(rd);
   shard.ready_in_flight = false;

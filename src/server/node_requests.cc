@@ -269,7 +269,9 @@ void Node::flush_proposals(Shard& shard) {
 
 void Node::start_read_round(Shard& shard) {
   if (shard.reads_unstarted.empty()) return;
-  const std::string ctx = std::to_string(shard.next_read_round++);
+  // Unique across nodes: a leader keys the pending reads of every replica by context, and
+  // one that collided with another node's would be dropped (its reads retried 500 ms later).
+  const std::string ctx = std::to_string(options_.node_id) + "/" + std::to_string(shard.next_read_round++);
   if (!shard.raft.read_index(ctx)) {
     // No leader known: an election is under way. The client retries (with backoff).
     for (Waiter& w : shard.reads_unstarted) {

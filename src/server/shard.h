@@ -77,6 +77,7 @@ struct Shard {
   // apply and sweep until the lock goes or their deadline passes.
   std::vector<Waiter> blocked_reads;
   std::vector<Waiter> blocked_writes;
+  std::size_t prepared_seen = 0;  // prepared transactions at the last apply
 
   // A snapshot image received from the leader, waiting for its kSnapshot message; then
   // the image handed to the core with that message, waiting for the Ready that installs it

@@ -11,6 +11,7 @@
 
 #include "common/assert.h"
 #include "server/kv_reads.h"
+#include "server/log.h"
 
 namespace kv::server {
 
@@ -63,6 +64,17 @@ asio::awaitable<std::vector<net::ResponseBody>> gather(std::vector<asio::awaitab
 
 net::ErrorResponse error(net::ErrorCode code, std::string message) { return {code, std::move(message), {}}; }
 
+// A healthy two-phase commit takes two log round trips: a slow one is worth a line.
+constexpr std::chrono::milliseconds kSlowCommit{200};
+
+void log_if_slow(TxnId id, std::chrono::steady_clock::time_point started, std::chrono::steady_clock::time_point prepared) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - started < kSlowCommit) return;
+  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  KV_LOG(kInfo, "slow transaction commit").kv("txn", id).kv("prepare_ms", ms(prepared - started))
+      .kv("decide_ms", ms(now - prepared));
+}
+
 }  // namespace
 
 std::map<storage::GroupId, net::TxnFootprint> split_by_shard(const net::TxnFootprint& txn, const ShardMap& map) {
@@ -87,6 +99,7 @@ TxnCoordinator::TxnCoordinator(const ShardMap& map, ShardCall call, std::functio
     : map_(map), call_(std::move(call)), new_txn_id_(std::move(new_txn_id)), on_step_(std::move(on_step)) {}
 
 asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn) {
+  const auto started = std::chrono::steady_clock::now();
   std::map<storage::GroupId, net::TxnFootprint> parts = split_by_shard(txn, map_);
   const TxnId id = new_txn_id_();
   const std::string primary = primary_key(txn);
@@ -111,6 +124,7 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
   std::vector<net::ResponseBody> rest = co_await std::move(voting);
   for (net::ResponseBody& vote : rest) votes.push_back(std::move(vote));
   if (on_step_) on_step_(TxnStep::kAllPrepared);
+  const auto prepared = std::chrono::steady_clock::now();
 
   std::string refusal;
   std::vector<std::string> maybe_locked;  // every participant but those that voted no
@@ -138,6 +152,7 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
   const net::ResponseBody decided = co_await std::move(deciding);
   const auto* outcome = std::get_if<net::TxnOutcomeResponse>(&decided);
   if (on_step_) on_step_(TxnStep::kDecided);
+  log_if_slow(id, started, prepared);
   if (outcome == nullptr) {
     // Unknown: the locks stay until recovery reads the record (or records an abort).
     co_return error(net::ErrorCode::kTimeout, "the transaction's outcome is unknown: " +
