@@ -96,6 +96,15 @@ asio::awaitable<Result<TxnResult>> attempt(std::shared_ptr<Client::Impl> impl, c
   auto committing = txn.commit();
   Result<CommitResult> committed = co_await std::move(committing);
   if (!committed.ok()) co_return committed.error();
+  // Versions are assigned at commit: the puts' answers get them from the commit's answer.
+  const std::vector<net::TxnOp>& branch = out->succeeded ? request.success : request.failure;
+  for (std::size_t i = 0; i < branch.size(); ++i) {
+    const auto* put = std::get_if<net::PutRequest>(&branch[i]);
+    if (put == nullptr) continue;
+    for (const net::TxnRead& written : committed->writes) {
+      if (written.key == put->key) std::get<net::PutResponse>(out->results[i]).version = written.version;
+    }
+  }
   co_return out;
 }
 

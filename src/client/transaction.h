@@ -17,11 +17,12 @@
 //
 // Reads see the transaction's own writes: a key it wrote is answered from the buffer, and a
 // range read merges the buffer in. A key read twice gives the first answer again. Versions
-// of the transaction's own writes are not known before commit: they read as 0.
+// of the transaction's own writes are not known before commit: they read as 0 (commit()'s
+// result lists them).
 //
 // Results:
 //   - reads: as Client::get/range (the same errors), but always linearizable.
-//   - commit(): the commit's txn_id and participant count; or
+//   - commit(): the commit's txn_id, participant count and each written key's new version; or
 //       kConflict       another transaction changed what this one read (or holds a lock on
 //                       it): nothing was applied; run the whole transaction again (see
 //                       run_transaction());

@@ -121,14 +121,20 @@ TxnResolveRequest decode(wire::TxnResolveRequest::Reader in) {
 void encode(const TxnCommitResponse& r, wire::TxnCommitResponse::Builder out) {
   out.setTxnId(r.txn_id);
   out.setShards(r.shards);
+  encode_reads(r.writes, out.initWrites(list_size(r.writes.size())));
 }
-TxnCommitResponse decode(wire::TxnCommitResponse::Reader in) { return {in.getTxnId(), in.getShards()}; }
+TxnCommitResponse decode(wire::TxnCommitResponse::Reader in) {
+  return {in.getTxnId(), in.getShards(), decode_reads(in.getWrites())};
+}
 
 void encode(const TxnVoteResponse& r, wire::TxnVoteResponse::Builder out) {
   out.setYes(r.yes);
   out.setReason(r.reason);
+  out.setVersion(r.version);
 }
-TxnVoteResponse decode(wire::TxnVoteResponse::Reader in) { return {in.getYes(), to_string(in.getReason())}; }
+TxnVoteResponse decode(wire::TxnVoteResponse::Reader in) {
+  return {in.getYes(), to_string(in.getReason()), in.getVersion()};
+}
 
 void encode(const TxnOutcomeResponse& r, wire::TxnOutcomeResponse::Builder out) { out.setCommitted(r.committed); }
 TxnOutcomeResponse decode(wire::TxnOutcomeResponse::Reader in) { return {in.getCommitted()}; }

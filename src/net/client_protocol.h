@@ -357,6 +357,7 @@ struct TxnResponse {
 struct TxnCommitResponse {
   std::uint64_t txn_id = 0;
   std::uint32_t shards = 0;  // participants; 1 = one log entry, no two-phase commit
+  std::vector<TxnRead> writes;  // each key written and its version now (0: deleted)
 
   bool operator==(const TxnCommitResponse&) const = default;
 };
@@ -364,6 +365,7 @@ struct TxnCommitResponse {
 struct TxnVoteResponse {
   bool yes = false;
   std::string reason;
+  std::uint64_t version = 0;  // when yes: the version this shard's writes get
 
   bool operator==(const TxnVoteResponse&) const = default;
 };

@@ -197,7 +197,7 @@ net::ResponseBody ShardStateMachine::execute(const net::RequestOp& op, raft::Log
         else if constexpr (std::is_same_v<T, net::TxnRequest>) return txn(r);
         else if constexpr (std::is_same_v<T, net::TxnCommitRequest>) return commit_one_phase(r, index);
         else if constexpr (std::is_same_v<T, net::TxnPrepareRequest>) return prepare(r, index);
-        else if constexpr (std::is_same_v<T, net::TxnResolveRequest>) return resolve(r, index);
+        else if constexpr (std::is_same_v<T, net::TxnResolveRequest>) return resolve(r);
         else if constexpr (std::is_same_v<T, net::TxnDecideRequest>) return decide(r);
         else if constexpr (std::is_same_v<T, net::ShardLeaderRequest>) return record_leader(r);
         else return net::ErrorResponse{net::ErrorCode::kBadRequest, "not a write", {}};

@@ -85,11 +85,11 @@ class ShardStateMachine {
   bool write_blocked(const net::RequestOp& op) const;
   net::ResponseBody commit_one_phase(const net::TxnCommitRequest& r, raft::LogIndex index);
   net::ResponseBody prepare(const net::TxnPrepareRequest& r, raft::LogIndex index);
-  net::ResponseBody resolve(const net::TxnResolveRequest& r, raft::LogIndex index);
+  net::ResponseBody resolve(const net::TxnResolveRequest& r);
   net::ResponseBody decide(const net::TxnDecideRequest& r);
   net::ResponseBody record_leader(const net::ShardLeaderRequest& r);
   std::optional<std::string> outside_range(const net::TxnFootprint& part) const;
-  void apply_txn_writes(const std::vector<net::TxnWrite>& writes, raft::LogIndex index);
+  void apply_txn_writes(const std::vector<net::TxnWrite>& writes, raft::LogIndex version);
   void put_txn_state(const std::string& key, std::optional<std::string> value);
   std::optional<std::string> get_txn_state(const std::string& key) const;
   storage::Status load_txns();

@@ -26,6 +26,13 @@ ScanRange read_range(const net::RangeRequest& r) {
   return end ? ScanRange{r.start, *end} : ScanRange{r.start, r.start + '\0'};
 }
 
+// What a commit reports: each key written and its version now (0: deleted).
+std::vector<net::TxnRead> written_versions(const std::vector<net::TxnWrite>& writes, raft::LogIndex version) {
+  std::vector<net::TxnRead> out;
+  for (const net::TxnWrite& w : writes) out.push_back({w.key, w.value ? version : 0});
+  return out;
+}
+
 bool blocks_read_op(const TxnTable& t, const net::RequestOp& op) {
   if (const auto* get = std::get_if<net::GetRequest>(&op)) return t.blocks_read(get->key);
   if (const auto* range = std::get_if<net::RangeRequest>(&op)) return t.blocks_range_read(read_range(*range));
@@ -97,41 +104,44 @@ std::optional<std::string> ShardStateMachine::outside_range(const net::TxnFootpr
   return std::nullopt;
 }
 
-void ShardStateMachine::apply_txn_writes(const std::vector<net::TxnWrite>& writes, raft::LogIndex index) {
-  for (const net::TxnWrite& w : writes) write(w.key, w.value, index);
+void ShardStateMachine::apply_txn_writes(const std::vector<net::TxnWrite>& writes, raft::LogIndex version) {
+  for (const net::TxnWrite& w : writes) write(w.key, w.value, version);
 }
+
 
 net::ResponseBody ShardStateMachine::commit_one_phase(const net::TxnCommitRequest& r, raft::LogIndex index) {
   if (auto outside = outside_range(r.txn)) return net::ErrorResponse{net::ErrorCode::kWrongShard, *outside, {}};
   OverlayReader reader(data_, range_, overlay_);
   if (auto reason = txns_.conflict(r.txn, 0, reader)) return conflict_error(std::move(*reason));
   apply_txn_writes(r.txn.writes, index);
-  return net::TxnCommitResponse{0, 1};
+  return net::TxnCommitResponse{0, 1, written_versions(r.txn.writes, index)};
 }
 
 net::ResponseBody ShardStateMachine::prepare(const net::TxnPrepareRequest& r, raft::LogIndex index) {
   if (r.txn_id == 0) return net::ErrorResponse{net::ErrorCode::kBadRequest, "transaction id 0", {}};
   if (auto outside = outside_range(r.part)) return net::ErrorResponse{net::ErrorCode::kWrongShard, *outside, {}};
-  if (txns_.find(r.txn_id) != nullptr) return net::TxnVoteResponse{true, {}};  // a repeated prepare
+  if (const PreparedTxn* again = txns_.find(r.txn_id)) return net::TxnVoteResponse{true, {}, again->prepared_at};
   OverlayReader reader(data_, range_, overlay_);
-  if (auto reason = txns_.conflict(r.part, r.txn_id, reader)) return net::TxnVoteResponse{false, std::move(*reason)};
+  if (auto reason = txns_.conflict(r.part, r.txn_id, reader)) return net::TxnVoteResponse{false, std::move(*reason), 0};
   PreparedTxn txn{r.txn_id, r.primary, r.part, index};
   put_txn_state(prepared_record_key(txn.id), encode_prepared(txn));
   first_seen_[txn.id] = std::chrono::steady_clock::now();
   txns_.add(std::move(txn));
   published_locks_.store(std::max(published_locks_.load(std::memory_order_relaxed), txns_.size()),
                          std::memory_order_release);
-  return net::TxnVoteResponse{true, {}};
+  return net::TxnVoteResponse{true, {}, index};
 }
 
-net::ResponseBody ShardStateMachine::resolve(const net::TxnResolveRequest& r, raft::LogIndex index) {
+net::ResponseBody ShardStateMachine::resolve(const net::TxnResolveRequest& r) {
   if (r.forget_record) put_txn_state(outcome_record_key(r.txn_id), std::nullopt);
   std::optional<PreparedTxn> txn = txns_.remove(r.txn_id);
   // Not prepared here (never, or resolved already): nothing to do, and saying so is enough.
   if (!txn) return net::TxnOutcomeResponse{r.commit};
   first_seen_.erase(r.txn_id);
   put_txn_state(prepared_record_key(r.txn_id), std::nullopt);
-  if (r.commit) apply_txn_writes(txn->part.writes, index);
+  // The version is the prepare's index (see TxnVoteResponse.version): the coordinator told
+  // the client so before this entry existed, and no write to these keys came in between.
+  if (r.commit) apply_txn_writes(txn->part.writes, txn->prepared_at);
   return net::TxnOutcomeResponse{r.commit};
 }
 

@@ -105,9 +105,11 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
   const std::string primary = primary_key(txn);
 
   std::vector<std::string> keys;  // one per participant, to route its resolution
+  std::vector<std::vector<net::TxnWrite>> writes;  // per participant, to report their versions
   std::vector<asio::awaitable<net::ResponseBody>> prepares;
   for (auto& [shard, part] : parts) {
     keys.push_back(route_key(part));
+    writes.push_back(part.writes);
     net::RequestOp op = net::TxnPrepareRequest{id, primary, std::move(part)};
     prepares.push_back(call_(std::move(op), keys.back()));
   }
@@ -162,7 +164,12 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
   if (!outcome->committed) {
     co_return error(net::ErrorCode::kConflict, "transaction aborted: its locks expired and recovery rolled it back");
   }
-  co_return net::TxnCommitResponse{id, static_cast<std::uint32_t>(parts.size())};
+  net::TxnCommitResponse committed{id, static_cast<std::uint32_t>(parts.size()), {}};
+  for (std::size_t i = 0; i < votes.size(); ++i) {
+    const std::uint64_t version = std::get<net::TxnVoteResponse>(votes[i]).version;
+    for (const net::TxnWrite& w : writes[i]) committed.writes.push_back({w.key, w.value ? version : 0});
+  }
+  co_return committed;
 }
 
 asio::awaitable<void> TxnCoordinator::resolve_all(TxnId id, std::vector<std::string> keys, bool commit) {

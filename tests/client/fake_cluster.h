@@ -236,12 +236,14 @@ inline net::ResponseBody FakeStore::commit(const net::TxnCommitRequest& r) {
     if (now != read.keys) return conflict("range from " + read.start + " changed");
   }
   ++index;
+  net::TxnCommitResponse committed{next_txn_id++, 1, {}};
   for (const net::TxnWrite& w : r.txn.writes) {
     if (w.value) data[w.key] = net::KeyValue{w.key, *w.value, index};
     else data.erase(w.key);
+    committed.writes.push_back(net::TxnRead{w.key, w.value ? index : 0});
   }
   ++commits;
-  return net::TxnCommitResponse{next_txn_id++, 1};
+  return committed;
 }
 
 // Several fake nodes over one store, each leading some shards, like a sharded kvd: a node

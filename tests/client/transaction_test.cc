@@ -288,8 +288,10 @@ TEST_CASE("txn: an etcd-style txn over two shards runs as a transaction with the
   REQUIRE(r.ok());
   CHECK(r->succeeded);
   REQUIRE(r->results.size() == 5);
-  CHECK(std::get<net::PutResponse>(r->results[0]) == net::PutResponse{0, std::nullopt});
-  CHECK(std::get<net::PutResponse>(r->results[1]) == net::PutResponse{0, std::nullopt});  // z was absent
+  // The puts' versions come from the commit's answer (the fake store's index 3: two puts,
+  // then this commit).
+  CHECK(std::get<net::PutResponse>(r->results[0]) == net::PutResponse{3, std::nullopt});
+  CHECK(std::get<net::PutResponse>(r->results[1]) == net::PutResponse{3, std::nullopt});  // z was absent
   CHECK(std::get<net::GetResponse>(r->results[2]) == net::GetResponse{true, "old", 2});
   CHECK(std::get<net::DeleteResponse>(r->results[3]) == net::DeleteResponse{1, {{"x", "old", 2}}});
   CHECK(std::get<net::RangeResponse>(r->results[4]) == net::RangeResponse{{{"a", "2", 0}, {"z", "new", 0}}, false, 2});

@@ -76,7 +76,9 @@ TEST_CASE("state machine: prepare locks and resolve commit applies the intents",
   Shard0 s;
   body<net::PutResponse>(s.apply(net::PutRequest{"a", "old-a", false}));
   const std::uint64_t va = s.version("a");
-  CHECK(body<net::TxnVoteResponse>(s.apply(net::TxnPrepareRequest{7, "b", write_b_read_a(va)})).yes);
+  const ApplyResult prepared = s.apply(net::TxnPrepareRequest{7, "b", write_b_read_a(va)});
+  CHECK(body<net::TxnVoteResponse>(prepared).yes);
+  CHECK(body<net::TxnVoteResponse>(prepared).version == prepared.index);  // what the writes will get
   CHECK(s.sm().prepared_count() == 1);
   CHECK_FALSE(s.value("b"));  // an intent is not data
   CHECK(s.sm().read_blocked(net::GetRequest{"b", false}));
@@ -89,6 +91,7 @@ TEST_CASE("state machine: prepare locks and resolve commit applies the intents",
   // The same (client, seq) later applies for real: the blocked attempt left no session.
   CHECK(body<net::TxnOutcomeResponse>(s.apply(net::TxnResolveRequest{7, "b", true})).committed);
   CHECK(s.value("b") == "new-b");
+  CHECK(s.version("b") == prepared.index);  // as the coordinator told the client
   CHECK(s.sm().prepared_count() == 0);
   CHECK_FALSE(s.apply(net::PutRequest{"a", "plain", false}, 42, 1).blocked);
   CHECK(s.value("a") == "plain");
@@ -165,7 +168,9 @@ TEST_CASE("state machine: a single-shard commit validates and applies in one ent
   Shard0 s;
   body<net::PutResponse>(s.apply(net::PutRequest{"a", "v1", false}));
   const std::uint64_t va = s.version("a");
-  CHECK(body<net::TxnCommitResponse>(s.apply(net::TxnCommitRequest{write_b_read_a(va)})).shards == 1);
+  const ApplyResult one = s.apply(net::TxnCommitRequest{write_b_read_a(va)});
+  CHECK(body<net::TxnCommitResponse>(one).shards == 1);
+  CHECK(body<net::TxnCommitResponse>(one).writes == std::vector<net::TxnRead>{{"b", one.index}});
   CHECK(s.value("b") == "new-b");
   CHECK(body<net::ErrorResponse>(s.apply(net::TxnCommitRequest{write_b_read_a(va - 1)})).code ==
         net::ErrorCode::kConflict);

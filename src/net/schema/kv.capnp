@@ -337,11 +337,15 @@ struct TxnResponse {
 struct TxnCommitResponse {
   txnId @0 :UInt64;
   shards @1 :UInt32;  # participant shards: 1 = committed in one log entry (no 2PC)
+  writes @2 :List(TxnRead);  # every key written, with the version it now has (0: deleted)
 }
 
 struct TxnVoteResponse {
   yes @0 :Bool;
   reason @1 :Text;  # why not, when not
+  version @2 :UInt64;  # when yes: the version the transaction's writes on this shard get
+                       # (the prepare's log index: no other write to those keys can come
+                       # between it and the resolve, so versions still only grow)
 }
 
 struct TxnOutcomeResponse {
