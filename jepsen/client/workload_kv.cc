@@ -155,14 +155,15 @@ class RegisterWorkload final : public Workload {
 };
 
 // ---------------------------------------------------------------------------------------------
-// set: every add is a put of its own key under js/; a read scans the prefix in pages of
+// set: every add is a put of its own key under 4js/; a read scans the prefix in pages of
 // 5,000 (one range holds at most 10,000). Paging is not atomic, and need not be: keys are
 // never deleted, so an add that completed before a read began is in some page of it, and a
 // page can only hold keys somebody put. The checker's final read is the last ok read, taken
 // after the faults are healed: every acknowledged add must be in it, through kills of a
 // majority. Reads are rare (2%): each returns the whole set, so the history grows with
-// reads x set size. Every key starts with "js", so the whole set lives in one shard and a
-// read is a range within it (not spread over shards like the other workloads' keys).
+// reads x set size. Every key starts with "4js/", so the whole set lives in shard 0 and a
+// read is a range within it; shard 0's leader is the one that the nemesis's leader faults
+// hit (with "js/" the set sat in shard 6, on n2-n4, which those faults never touched).
 class SetWorkload final : public Workload {
  public:
   explicit SetWorkload(const WorkloadOptions& o) : max_elements_(o.max_elements) {}
@@ -184,9 +185,15 @@ class SetWorkload final : public Workload {
  private:
   static constexpr std::uint64_t kPage = 5000;
 
+  // "4js/": shard 0, where the nemesis's "leader" (shard 0's) is.
+  static const std::string& prefix() {
+    static const std::string p = spread_key(0, "js/");
+    return p;
+  }
+
   void add(Worker& w, std::int64_t e) {
     w.perform("add", Json(), Json(e), [&] {
-      auto put = w.client().put("js/" + std::to_string(e), "1");
+      auto put = w.client().put(prefix() + std::to_string(e), "1");
       if (!put.ok()) {
         return Completion{classify_write_error(put.kind()), Json(), std::string(to_string(put.kind())) + ": " + put.message(), Json()};
       }
@@ -197,15 +204,15 @@ class SetWorkload final : public Workload {
   Outcome read(Worker& w) {
     return w.perform("read", Json(), Json(), [&] {
       Json elements = Json::array();
-      const std::string end = client::prefix_end("js/");
-      std::string start = "js/";
+      const std::string end = client::prefix_end(prefix());
+      std::string start = prefix();
       // Bounded: max_elements_ / kPage pages, plus one.
       for (std::int64_t page = 0; page <= max_elements_ / static_cast<std::int64_t>(kPage) + 1; ++page) {
         auto got = w.client().range(start, end, client::RangeOptions{kPage, true, false, false});
         if (!got.ok()) {
           return Completion{classify_read_error(got.kind()), Json(), std::string(to_string(got.kind())) + ": " + got.message(), Json()};
         }
-        for (const auto& kv : got->kvs) elements.push_back(value_json(kv.key.substr(3)));
+        for (const auto& kv : got->kvs) elements.push_back(value_json(kv.key.substr(prefix().size())));
         if (!got->more || got->kvs.empty()) return Completion{Outcome::ok, std::move(elements), "", Json()};
         start = got->kvs.back().key + std::string(1, '\0');  // the next key after the last one read
       }
