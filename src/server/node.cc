@@ -256,9 +256,16 @@ void Node::drive_shard(Shard& shard) {
   }
   if (!shard.raft.has_ready()) return;
   raft::Ready rd = shard.raft.ready();
-  shard.ready_in_flight = true;
   if (rd.soft_state) note_soft_state(shard, *rd.soft_state);
   send_messages(shard, rd.messages);  // the leader's appends leave before its own fsync
+  if (!rd.hard_state && rd.entries.empty() && !rd.snapshot && rd.committed_entries.empty()) {
+    // Nothing to persist or apply (heartbeats, their answers, read states: most Readys of
+    // an idle shard): finished here, without a round trip through the storage thread.
+    StorageWorker::Done done{shard.id, std::move(rd), {}};
+    finish_ready(shard, done);
+    return;
+  }
+  shard.ready_in_flight = true;
   StorageWorker::Job job{shard.id, std::move(rd), std::nullopt, &shard.state_machine};
   if (job.ready.snapshot) {
     job.image = std::move(shard.attached_image);
