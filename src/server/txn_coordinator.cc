@@ -172,7 +172,8 @@ asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn)
   co_return committed;
 }
 
-asio::awaitable<void> TxnCoordinator::resolve_all(TxnId id, std::vector<std::string> keys, bool commit) {
+asio::awaitable<std::vector<net::ResponseBody>> TxnCoordinator::resolve_all(TxnId id, std::vector<std::string> keys,
+                                                                           bool commit) {
   std::vector<asio::awaitable<net::ResponseBody>> resolves;
   for (std::string& key : keys) {
     net::RequestOp op = net::TxnResolveRequest{id, key, commit, false};
@@ -180,7 +181,7 @@ asio::awaitable<void> TxnCoordinator::resolve_all(TxnId id, std::vector<std::str
   }
   // A resolve that fails leaves its locks to recovery, which finds the same outcome.
   auto resolving = gather(std::move(resolves));
-  const std::vector<net::ResponseBody> answers = co_await std::move(resolving);
+  co_return co_await std::move(resolving);
 }
 
 asio::awaitable<void> TxnCoordinator::finish(TxnId id, std::string primary, std::vector<std::string> keys,
@@ -192,12 +193,7 @@ asio::awaitable<void> TxnCoordinator::finish(TxnId id, std::string primary, std:
     if (map_.shard_for(key).id == primary_shard) at_primary = std::move(key);
     else others.push_back(std::move(key));
   }
-  std::vector<asio::awaitable<net::ResponseBody>> resolves;
-  for (std::string& key : others) {
-    net::RequestOp op = net::TxnResolveRequest{id, key, commit, false};
-    resolves.push_back(call_(std::move(op), std::move(key)));
-  }
-  auto resolving = gather(std::move(resolves));
+  auto resolving = resolve_all(id, std::move(others), commit);
   const std::vector<net::ResponseBody> answers = co_await std::move(resolving);
   // The record goes only once no other participant can still hold a lock that recovery
   // would resolve through it; otherwise it stays (a few bytes) and recovery finds it.

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "net/client_protocol.h"
 #include "server/shard_map.h"
@@ -59,7 +60,8 @@ class TxnCoordinator {
   asio::awaitable<void> recover(TxnId id, std::string primary, std::string key);
 
  private:
-  asio::awaitable<void> resolve_all(TxnId id, std::vector<std::string> keys, bool commit);
+  // Resolves the transaction at the participants holding `keys`, in parallel; their answers.
+  asio::awaitable<std::vector<net::ResponseBody>> resolve_all(TxnId id, std::vector<std::string> keys, bool commit);
   // Resolves a decided transaction: the other participants first, then the primary's shard,
   // which also deletes the record when every other participant answered.
   asio::awaitable<void> finish(TxnId id, std::string primary, std::vector<std::string> keys, bool commit);
