@@ -1,7 +1,7 @@
 // The pure rules behind Client::txn (etcd-style compares and branches) when its keys span
 // shards and it runs as a Transaction: which shards it touches, and what a compare says about
-// a key as read. The compare semantics are the server's (server/kv_reads.cc
-// compare_matches), so a txn gives the same answer whichever way it runs.
+// a key as read. The compare rule is net::compare_holds, the server's too, so a txn gives the
+// same answer whichever way it runs.
 #pragma once
 
 #include "client/route_cache.h"

@@ -51,6 +51,28 @@ const char* to_string(ErrorCode code) {
   return "unknown";
 }
 
+bool compare_holds(const std::optional<ComparedKey>& current, CompareOp op, const CompareTarget& target) {
+  int order = 0;  // current <=> target
+  if (std::holds_alternative<CompareAbsent>(target)) {
+    order = current ? 1 : 0;  // present compares "greater" than absent
+  } else if (const auto* version = std::get_if<CompareVersion>(&target)) {
+    const std::uint64_t ours = current ? current->version : 0;
+    order = ours < version->version ? -1 : (ours > version->version ? 1 : 0);
+  } else {
+    const std::string& value = std::get<CompareValue>(target).value;
+    if (!current) return op == CompareOp::kNotEqual;  // an absent key has no value to order
+    const int c = current->value.compare(value);
+    order = c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  switch (op) {
+    case CompareOp::kEqual: return order == 0;
+    case CompareOp::kNotEqual: return order != 0;
+    case CompareOp::kLess: return order < 0;
+    case CompareOp::kGreater: return order > 0;
+  }
+  return false;
+}
+
 Response make_error(std::uint64_t id, ErrorCode code, std::string message, LeaderHint leader_hint) {
   return Response{id, ErrorResponse{code, std::move(message), std::move(leader_hint)}};
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -98,6 +99,17 @@ struct MembersRequest {
 };
 
 enum class CompareOp : std::uint8_t { kEqual = 0, kNotEqual = 1, kLess = 2, kGreater = 3 };
+
+// A key's state as a compare sees it: nullopt = absent.
+struct ComparedKey {
+  std::string_view value;
+  std::uint64_t version = 0;
+};
+// Whether `op target` holds for the key (the one rule: the server applies it, and the client
+// evaluates it for a txn that spans shards). An absent key has version 0 and sorts before
+// any present key for `absent` targets; it has no value, so a value compare holds for it only
+// with notEqual.
+bool compare_holds(const std::optional<ComparedKey>& current, CompareOp op, const CompareTarget& target);
 
 struct TxnCompare {
   std::string key;

@@ -85,25 +85,9 @@ net::RangeResponse execute_range(const net::RangeRequest& request, KeyReader& re
 
 bool compare_matches(const std::optional<storage::VersionedValue>& current, net::CompareOp op,
                      const net::CompareTarget& target) {
-  int order = 0;  // current <=> target
-  if (std::holds_alternative<net::CompareAbsent>(target)) {
-    order = current ? 1 : 0;  // present compares "greater" than absent
-  } else if (const auto* version = std::get_if<net::CompareVersion>(&target)) {
-    const std::uint64_t ours = current ? current->version : 0;
-    order = ours < version->version ? -1 : (ours > version->version ? 1 : 0);
-  } else {
-    const auto& value = std::get<net::CompareValue>(target).value;
-    if (!current) return op == net::CompareOp::kNotEqual;  // an absent key has no value to order
-    const int c = current->value.compare(value);
-    order = c < 0 ? -1 : (c > 0 ? 1 : 0);
-  }
-  switch (op) {
-    case net::CompareOp::kEqual: return order == 0;
-    case net::CompareOp::kNotEqual: return order != 0;
-    case net::CompareOp::kLess: return order < 0;
-    case net::CompareOp::kGreater: return order > 0;
-  }
-  return false;
+  std::optional<net::ComparedKey> key;
+  if (current) key = net::ComparedKey{current->value, current->version};
+  return net::compare_holds(key, op, target);
 }
 
 }  // namespace kv::server
