@@ -53,6 +53,8 @@ def add_run_options(p):
                    help="register: fraction of reads that are serializable (default 0.2)")
     p.add_argument("--keys", type=int, default=0, help="register/append: live keys (default: workload's)")
     p.add_argument("--ops-per-key", type=int, default=0, help="register: ops per key; append: appends per key")
+    p.add_argument("--one-shard", action="store_true",
+                   help="register: every key in shard 0, whose leader the leader faults hit (teeth)")
     p.add_argument("--tick-ms", type=int, default=10)
     p.add_argument("--election-ticks", type=int, default=100, help="1-2 s elections: 2 shared cores")
     p.add_argument("--heartbeat-ticks", type=int, default=10)
@@ -132,6 +134,8 @@ def client_command(build_dir, run_dir, cluster, workload, o):
         cmd += ["--ops-per-key", str(o.ops_per_key)]
     if o.unsafe_blind_writes:
         cmd += ["--unsafe-blind-writes", "true"]
+    if o.one_shard and workload == "register":
+        cmd += ["--one-shard", "true"]
     return netns_exec(HUB, cmd)
 
 
@@ -284,7 +288,9 @@ def teeth(a):
     """Checkers that never fail prove nothing, so each weakening below MUST come out invalid.
     1. kvd --unsafe-stale-reads true serves linearizable reads locally (no ReadIndex).
        Isolating the leader or a node, while every node keeps serving reads of one key,
-       must be `nonlinearizable` (kvcheck linear).
+       must be `nonlinearizable` (kvcheck linear). The keys stay in shard 0 (--one-shard),
+       whose leader the leader faults cut off: spread over the shards, most keys' leaders
+       would stay in the majority and the stale window would often be missed.
     2. jepsen_client --unsafe-blind-writes commits bank transfers without their version
        compares: concurrent transfers lose updates, and money appears or vanishes
        (kvcheck bank: wrong-total), with no faults at all.
@@ -292,6 +298,7 @@ def teeth(a):
        G-single, G0, ...; whichever the history has)."""
     stale = run_defaults(seed=a.seed, unsafe_stale_reads=True, time_limit=30, recovery=3, interval=3, hold_min=8,
                          hold_max=10, kinds="isolate-leader,isolate-one", keys=1, ops_per_key=400, rate=150,
+                         one_shard=True,
                          serializable_reads=0.0, final_seconds=20, budget_seconds=30)
     blind = run_defaults(seed=a.seed, unsafe_blind_writes=True, time_limit=12, recovery=2, rate=150,
                          final_seconds=20, budget_seconds=30)

@@ -49,7 +49,7 @@ struct Args {
                "usage: jepsen_client run --workload register|bank|append|set --nodes NAME=HOST:PORT,...\n"
                "         --history FILE [--summary FILE] [--seed N] [--concurrency N] [--rate OPS_PER_S]\n"
                "         [--max-ops N] [--max-seconds S] [--final-seconds S] [--request-timeout-ms N]\n"
-               "         [--op-timeout-ms N] [--serializable-reads FRACTION] [--keys N] [--ops-per-key N]\n"
+               "         [--op-timeout-ms N] [--serializable-reads FRACTION] [--keys N] [--ops-per-key N] [--one-shard true]\n"
                "         [--accounts N] [--unsafe-blind-writes true (TESTING ONLY: txns without compares)]\n"
                "       jepsen_client status --nodes NAME=HOST:PORT,...\n",
                why.c_str());
@@ -102,6 +102,7 @@ Args parse_args(int argc, char** argv) {
     else if (f == "--ops-per-key") a.workload_options.ops_per_key = static_cast<int>(number(f, v));
     else if (f == "--accounts") a.workload_options.accounts = static_cast<int>(number(f, v));
     else if (f == "--unsafe-blind-writes") a.workload_options.unsafe_blind_writes = v == "true";
+    else if (f == "--one-shard") a.workload_options.one_shard = v == "true";
     else usage("unknown flag " + f);
   }
   if (a.nodes.empty()) usage("--nodes is required");

@@ -20,6 +20,9 @@ struct WorkloadOptions {
   int initial_balance = 10;         // bank: per account
   int max_elements = 100000;        // set: adds after this many become reads (bounds each read)
   bool unsafe_blind_writes = false;  // bank/append: TESTING ONLY, see make_txn_executor()
+  // register: every key in shard 0, whose leader the nemesis's leader faults hit. The stale
+  // reads teeth run needs it: a read is stale only where a key's leader is cut off.
+  bool one_shard = false;
 };
 
 // What the final reads established (after every fault was healed).

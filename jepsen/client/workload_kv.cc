@@ -43,7 +43,8 @@ class RegisterWorkload final : public Workload {
   explicit RegisterWorkload(const WorkloadOptions& o)
       : serializable_(o.serializable_reads),
         ops_per_key_(o.ops_per_key > 0 ? o.ops_per_key : 300),
-        live_(static_cast<std::size_t>(o.active_keys > 0 ? o.active_keys : 2)) {
+        live_(static_cast<std::size_t>(o.active_keys > 0 ? o.active_keys : 2)),
+        one_shard_(o.one_shard) {
     for (std::size_t i = 0; i < live_.size(); ++i) live_[i] = Live{next_key_++, 0, Json()};
   }
 
@@ -78,8 +79,8 @@ class RegisterWorkload final : public Workload {
   }
 
  private:
-  static std::string register_key(std::int64_t key) {
-    return spread_key(static_cast<std::uint64_t>(key), "jr/" + std::to_string(key));
+  std::string register_key(std::int64_t key) const {
+    return spread_key(one_shard_ ? 0 : static_cast<std::uint64_t>(key), "jr/" + std::to_string(key));
   }
 
   struct Live {
@@ -150,6 +151,7 @@ class RegisterWorkload final : public Workload {
   const int ops_per_key_;
   std::mutex mu_;
   std::vector<Live> live_;
+  const bool one_shard_;
   std::int64_t next_key_ = 0;
   std::atomic<std::int64_t> next_value_{1};
 };
