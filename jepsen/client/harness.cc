@@ -66,6 +66,9 @@ Cluster::Cluster(std::vector<NodeAddr> nodes, ClientTimeouts timeouts) : nodes_(
   for (const NodeAddr& n : nodes_) {
     client::Options options;
     options.endpoints = {n.endpoint};
+    // Jepsen's clients are bound to their node: reads are served there (writes go on to the
+    // leaders), so a node cut off from the majority shows what it serves.
+    options.reads_at_endpoints = true;
     options.request_timeout = std::chrono::milliseconds(timeouts.request_ms);
     options.operation_timeout = std::chrono::milliseconds(timeouts.operation_ms);
     options.connect_timeout = std::chrono::milliseconds(timeouts.connect_ms);

@@ -127,7 +127,8 @@ asio::awaitable<Result<net::ResponseBody>> Client::Impl::run_attempts(const net:
   const std::string& key = spec.route_key;
   const Clock::time_point deadline = spec.deadline;
   const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  detail::Step step = plan.start(routes.leader_for(key));
+  const bool own_node_read = options.reads_at_endpoints && !spec.is_write;
+  detail::Step step = plan.start(own_node_read ? options.endpoints.front() : routes.leader_for(key));
   while (step.kind == detail::Step::Kind::kSend) {
     if (step.delay.count() > 0) {
       const Clock::time_point wake_at = std::min(Clock::now() + step.delay, deadline);

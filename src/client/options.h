@@ -45,6 +45,11 @@ struct Options {
   // is the number of writes in flight at once; further writes wait for a free session
   // (within their deadline). Sessions are created on demand. Default: 256.
   std::size_t max_sessions = 256;
+  // Reads (get, range) go first to endpoints[0] instead of the shard's leader: any replica
+  // serves them (linearizable ones through ReadIndex), so a client can stay on its own node,
+  // as Jepsen's node-bound clients do, or spread read load. Writes still go to leaders.
+  // Default: false.
+  bool reads_at_endpoints = false;
 
   // Empty when usable, else what is wrong (one sentence, names the field).
   std::string validate() const;
