@@ -18,15 +18,7 @@ using test::run;
 using test::run_until;
 using namespace std::chrono_literals;
 
-Options options_for(std::vector<std::string> endpoints) {
-  Options o;
-  o.endpoints = std::move(endpoints);
-  o.request_timeout = 200ms;
-  o.operation_timeout = 2000ms;
-  o.backoff_min = 5ms;
-  o.backoff_max = 50ms;
-  return o;
-}
+using test::options_for;
 
 TEST_CASE("client: follows a NotLeader hint to the leader and remembers it", "[client]") {
   asio::io_context io;

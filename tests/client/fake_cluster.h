@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "client/options.h"
 #include "client/result.h"
 #include "net/client_server.h"
 
@@ -28,6 +29,24 @@ namespace kv::client::test {
 
 using namespace std::chrono_literals;
 using Responder = net::ClientServer::Responder;
+
+// Timeouts and backoffs of a client of fake nodes: short, so that retries happen well
+// inside a test's bounds.
+struct FastTiming {
+  std::chrono::milliseconds request_timeout = 200ms;
+  std::chrono::milliseconds backoff_min = 5ms;
+  std::chrono::milliseconds backoff_max = 50ms;
+};
+
+inline Options options_for(std::vector<std::string> endpoints, FastTiming timing = {}) {
+  Options o;
+  o.endpoints = std::move(endpoints);
+  o.request_timeout = timing.request_timeout;
+  o.operation_timeout = 2000ms;
+  o.backoff_min = timing.backoff_min;
+  o.backoff_max = timing.backoff_max;
+  return o;
+}
 
 // Runs `io` until `done()` holds or `limit` passes; returns done().
 inline bool run_until(asio::io_context& io, const std::function<bool()>& done,

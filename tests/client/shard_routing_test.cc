@@ -16,15 +16,7 @@ using test::run;
 using test::ShardedCluster;
 using namespace std::chrono_literals;
 
-Options options_for(std::vector<std::string> endpoints) {
-  Options o;
-  o.endpoints = std::move(endpoints);
-  o.request_timeout = 200ms;
-  o.operation_timeout = 2000ms;
-  o.backoff_min = 5ms;
-  o.backoff_max = 50ms;
-  return o;
-}
+using test::options_for;
 
 TEST_CASE("shard map: loaded from any node; then each key goes straight to its shard's leader", "[client][shards]") {
   asio::io_context io;

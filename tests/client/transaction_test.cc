@@ -22,14 +22,9 @@ using KVs = std::vector<net::KeyValue>;
 using Reads = std::vector<net::TxnRead>;
 using Ranges = std::vector<net::TxnRangeRead>;
 
+// Transactions retry often here: shorter backoffs keep the tests quick.
 Options options_for(std::vector<std::string> endpoints) {
-  Options o;
-  o.endpoints = std::move(endpoints);
-  o.request_timeout = 200ms;
-  o.operation_timeout = 2000ms;
-  o.backoff_min = 2ms;
-  o.backoff_max = 20ms;
-  return o;
+  return test::options_for(std::move(endpoints), {.backoff_min = 2ms, .backoff_max = 20ms});
 }
 
 std::vector<net::TxnCommitRequest> commits_seen(ShardedCluster& cluster) {
