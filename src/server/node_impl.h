@@ -72,7 +72,7 @@ class Node {
 
   // node_txns.cc: transactions, the shard map, leader balance
   void on_txn_commit(Waiter waiter);
-  asio::awaitable<void> coordinate(Waiter waiter);
+  asio::awaitable<void> coordinate(Waiter waiter, TxnParts parts);
   asio::awaitable<net::ResponseBody> call_shard(net::RequestOp op, std::string route_key);
   void recover_abandoned_txns();
   void balance_leaders();

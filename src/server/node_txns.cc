@@ -23,18 +23,17 @@ constexpr std::chrono::seconds kMinTimeBetweenTransfers{30};
 
 void Node::on_txn_commit(Waiter waiter) {
   const auto& commit = std::get<net::TxnCommitRequest>(waiter.request.op);
-  const std::map<storage::GroupId, net::TxnFootprint> parts = split_by_shard(commit.txn, map_);
+  TxnParts parts = split_by_shard(commit.txn, map_);
   if (parts.size() == 1) {
     // One shard: one log entry validates and applies it (1PC), proposed by its leader.
     Shard* shard = local_shard(map_.shard(parts.begin()->first));
     if (shard != nullptr && shard->raft.role() == raft::Role::kLeader) return handle_write(*shard, std::move(waiter));
   }
-  asio::co_spawn(io_, coordinate(std::move(waiter)), asio::detached);
+  asio::co_spawn(io_, coordinate(std::move(waiter), std::move(parts)), asio::detached);
 }
 
-asio::awaitable<void> Node::coordinate(Waiter waiter) {
+asio::awaitable<void> Node::coordinate(Waiter waiter, TxnParts parts) {
   net::TxnCommitRequest commit = std::get<net::TxnCommitRequest>(waiter.request.op);
-  const std::map<storage::GroupId, net::TxnFootprint> parts = split_by_shard(commit.txn, map_);
   net::ResponseBody body;
   if (parts.size() == 1) {
     // Its shard leads elsewhere: that leader commits it in one entry.
@@ -43,7 +42,8 @@ asio::awaitable<void> Node::coordinate(Waiter waiter) {
     auto forwarding = call_shard(std::move(op), std::move(key));
     body = co_await std::move(forwarding);
   } else {
-    auto committing = coordinator_->commit(std::move(commit.txn));
+    std::string primary = primary_key(commit.txn);
+    auto committing = coordinator_->commit(std::move(primary), std::move(parts));
     body = co_await std::move(committing);
   }
   if (const auto* err = std::get_if<net::ErrorResponse>(&body); err != nullptr && err->code == net::ErrorCode::kNotLeader) {

@@ -18,7 +18,7 @@ namespace kv::server {
 namespace {
 
 // Clips a range read to each shard it spans; the keys read go with the piece holding them.
-void split_range(const net::TxnRangeRead& rr, const ShardMap& map, std::map<storage::GroupId, net::TxnFootprint>& out) {
+void split_range(const net::TxnRangeRead& rr, const ShardMap& map, TxnParts& out) {
   const ScanRange range = scan_range_of(rr);
   for (const ShardPlacement& p : map.shards()) {
     const bool before = !range.end.empty() && range.end <= p.range.start;
@@ -77,8 +77,8 @@ void log_if_slow(TxnId id, std::chrono::steady_clock::time_point started, std::c
 
 }  // namespace
 
-std::map<storage::GroupId, net::TxnFootprint> split_by_shard(const net::TxnFootprint& txn, const ShardMap& map) {
-  std::map<storage::GroupId, net::TxnFootprint> out;
+TxnParts split_by_shard(const net::TxnFootprint& txn, const ShardMap& map) {
+  TxnParts out;
   for (const net::TxnRead& r : txn.reads) out[map.shard_for(r.key).id].reads.push_back(r);
   for (const net::TxnWrite& w : txn.writes) out[map.shard_for(w.key).id].writes.push_back(w);
   for (const net::TxnRangeRead& rr : txn.ranges) split_range(rr, map, out);
@@ -98,11 +98,9 @@ TxnCoordinator::TxnCoordinator(const ShardMap& map, ShardCall call, std::functio
                                TxnStepHook on_step)
     : map_(map), call_(std::move(call)), new_txn_id_(std::move(new_txn_id)), on_step_(std::move(on_step)) {}
 
-asio::awaitable<net::ResponseBody> TxnCoordinator::commit(net::TxnFootprint txn) {
+asio::awaitable<net::ResponseBody> TxnCoordinator::commit(std::string primary, TxnParts parts) {
   const auto started = std::chrono::steady_clock::now();
-  std::map<storage::GroupId, net::TxnFootprint> parts = split_by_shard(txn, map_);
   const TxnId id = new_txn_id_();
-  const std::string primary = primary_key(txn);
 
   std::vector<std::string> keys;  // one per participant, to route its resolution
   std::vector<std::vector<net::TxnWrite>> writes;  // per participant, to report their versions

@@ -37,8 +37,9 @@ namespace kv::server {
 // retrying through leader changes; an outcome it cannot learn comes back as Error timeout.
 using ShardCall = std::function<asio::awaitable<net::ResponseBody>(net::RequestOp op, std::string route_key)>;
 
-// The transaction's share of each shard it touches (ranges are cut at shard boundaries).
-std::map<storage::GroupId, net::TxnFootprint> split_by_shard(const net::TxnFootprint& txn, const ShardMap& map);
+// A transaction's share of each shard it touches (ranges are cut at shard boundaries).
+using TxnParts = std::map<storage::GroupId, net::TxnFootprint>;
+TxnParts split_by_shard(const net::TxnFootprint& txn, const ShardMap& map);
 // The key whose shard holds the record; REQUIRES: the footprint is not empty.
 const std::string& primary_key(const net::TxnFootprint& txn);
 // A key of the footprint that routes a request to its shard.
@@ -52,9 +53,10 @@ class TxnCoordinator {
  public:
   TxnCoordinator(const ShardMap& map, ShardCall call, std::function<TxnId()> new_txn_id, TxnStepHook on_step = {});
 
-  // Commits a transaction touching two or more shards; answers TxnCommitResponse, or an
-  // Error (conflict: nothing applied; timeout: outcome unknown).
-  asio::awaitable<net::ResponseBody> commit(net::TxnFootprint txn);
+  // Commits a transaction touching two or more shards (`parts`, from split_by_shard), whose
+  // record goes to `primary`'s shard (primary_key); answers TxnCommitResponse, or an Error
+  // (conflict: nothing applied; timeout: outcome unknown).
+  asio::awaitable<net::ResponseBody> commit(std::string primary, TxnParts parts);
 
   // Finishes a transaction found prepared and abandoned at the shard holding `key`.
   asio::awaitable<void> recover(TxnId id, std::string primary, std::string key);
