@@ -16,15 +16,8 @@ net::ErrorResponse conflict_error(std::string reason) {
   return net::ErrorResponse{net::ErrorCode::kConflict, std::move(reason), {}};
 }
 
-ScanRange delete_range(const net::DeleteRequest& r) {
-  const std::optional<std::string> end = storage_range_end(r.range_end);
-  return end ? ScanRange{r.key, *end} : ScanRange{r.key, r.key + '\0'};
-}
-
-ScanRange read_range(const net::RangeRequest& r) {
-  const std::optional<std::string> end = storage_range_end(r.end);
-  return end ? ScanRange{r.start, *end} : ScanRange{r.start, r.start + '\0'};
-}
+ScanRange delete_range(const net::DeleteRequest& r) { return scan_range(r.key, r.range_end); }
+ScanRange read_range(const net::RangeRequest& r) { return scan_range(r.start, r.end); }
 
 // What a commit reports: each key written and its version now (0: deleted).
 std::vector<net::TxnRead> written_versions(const std::vector<net::TxnWrite>& writes, raft::LogIndex version) {

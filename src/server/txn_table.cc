@@ -26,10 +26,10 @@ std::string version_text(std::uint64_t version) {
 
 }  // namespace
 
-ScanRange scan_range_of(const net::TxnRangeRead& range) {
-  const std::optional<std::string> end = storage_range_end(range.end);
-  if (!end) return {range.start, range.start + '\0'};
-  return {range.start, *end};
+ScanRange scan_range(const std::string& start, const std::string& end) {
+  const std::optional<std::string> scan_end = storage_range_end(end);
+  if (!scan_end) return {start, start + '\0'};
+  return {start, *scan_end};
 }
 
 bool TxnTable::write_locked_by_other(std::string_view key, TxnId self) const {

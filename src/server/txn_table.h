@@ -47,8 +47,10 @@ struct ScanRange {
   std::string start;
   std::string end;
 };
-// The TxnRangeRead's range ("\0" end: no bound; "" end: the start key alone).
-ScanRange scan_range_of(const net::TxnRangeRead& range);
+// A protocol range as the storage layer scans it: `end` "" names `start` alone, "\0" means
+// no upper bound (kv.capnp's convention for range, delete and TxnRangeRead).
+ScanRange scan_range(const std::string& start, const std::string& end);
+inline ScanRange scan_range_of(const net::TxnRangeRead& range) { return scan_range(range.start, range.end); }
 
 class TxnTable {
  public:
