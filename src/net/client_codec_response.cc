@@ -203,23 +203,9 @@ StatusResponse decode(wire::StatusResponse::Reader in) {
 }
 
 void encode(const MembersResponse& r, wire::MembersResponse::Builder out) {
-  auto members = out.initMembers(list_size(r.members.size()));
-  for (unsigned i = 0; i < members.size(); ++i) {
-    members[i].setId(r.members[i].id);
-    members[i].setPeerAddr(r.members[i].peer_addr);
-    members[i].setClientAddr(r.members[i].client_addr);
-  }
+  detail::encode_members(r.members, out.initMembers(list_size(r.members.size())));
 }
-MembersResponse decode(wire::MembersResponse::Reader in) {
-  MembersResponse r;
-  const auto members = in.getMembers();
-  r.members.reserve(members.size());
-  for (const auto m : members) {
-    r.members.push_back(Member{m.getId(), detail::to_string(m.getPeerAddr()),
-                               detail::to_string(m.getClientAddr())});
-  }
-  return r;
-}
+MembersResponse decode(wire::MembersResponse::Reader in) { return {detail::decode_members(in.getMembers())}; }
 
 // ---- transactions
 

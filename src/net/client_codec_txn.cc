@@ -151,12 +151,7 @@ void encode(const ShardMapResponse& r, wire::ShardMapResponse::Builder out) {
     shards[i].setLeader(s.leader);
     shards[i].setTerm(s.term);
   }
-  auto members = out.initMembers(list_size(r.members.size()));
-  for (unsigned i = 0; i < members.size(); ++i) {
-    members[i].setId(r.members[i].id);
-    members[i].setPeerAddr(r.members[i].peer_addr);
-    members[i].setClientAddr(r.members[i].client_addr);
-  }
+  encode_members(r.members, out.initMembers(list_size(r.members.size())));
 }
 ShardMapResponse decode(wire::ShardMapResponse::Reader in) {
   ShardMapResponse r;
@@ -169,12 +164,24 @@ ShardMapResponse decode(wire::ShardMapResponse::Reader in) {
     for (const std::uint64_t id : replicas) info.replicas.push_back(id);
     r.shards.push_back(std::move(info));
   }
-  const auto members = in.getMembers();
-  check_list(members, "member");
-  for (const auto m : members) {
-    r.members.push_back(Member{m.getId(), to_string(m.getPeerAddr()), to_string(m.getClientAddr())});
-  }
+  check_list(in.getMembers(), "member");
+  r.members = decode_members(in.getMembers());
   return r;
+}
+
+void encode_members(const std::vector<Member>& members, capnp::List<wire::Member>::Builder out) {
+  for (unsigned i = 0; i < out.size(); ++i) {
+    out[i].setId(members[i].id);
+    out[i].setPeerAddr(members[i].peer_addr);
+    out[i].setClientAddr(members[i].client_addr);
+  }
+}
+
+std::vector<Member> decode_members(capnp::List<wire::Member>::Reader in) {
+  std::vector<Member> members;
+  members.reserve(in.size());
+  for (const auto m : in) members.push_back(Member{m.getId(), to_string(m.getPeerAddr()), to_string(m.getClientAddr())});
+  return members;
 }
 
 std::size_t payload_bytes(const TxnFootprint& txn) {

@@ -1,5 +1,6 @@
 // Internal to src/net: the codec of the multi-shard transaction and shard-map messages
-// (kv.capnp), called from the request and response envelopes in client_codec_*.cc.
+// (kv.capnp), and of the member list the shard map shares with MembersResponse; called from
+// the request and response envelopes in client_codec_*.cc.
 #pragma once
 
 #include "net/client_protocol.h"
@@ -24,6 +25,10 @@ TxnCommitResponse decode(wire::TxnCommitResponse::Reader in);
 TxnVoteResponse decode(wire::TxnVoteResponse::Reader in);
 TxnOutcomeResponse decode(wire::TxnOutcomeResponse::Reader in);
 ShardMapResponse decode(wire::ShardMapResponse::Reader in);
+
+// The member list, as MembersResponse and ShardMapResponse carry it.
+void encode_members(const std::vector<Member>& members, capnp::List<wire::Member>::Builder out);
+std::vector<Member> decode_members(capnp::List<wire::Member>::Reader in);
 
 // Words of key/value bytes a request or response of these kinds carries (for sizing the
 // message builder).
