@@ -180,6 +180,7 @@ bool Node::start() {
 }
 
 void Node::run() {
+  storage::disable_perf_counters_on_this_thread();  // serializable reads use the store here
   signals_.async_wait([this](const std::error_code& ec, int signal) {
     if (ec) return;
     KV_LOG(kInfo, "shutting down").kv("signal", signal);

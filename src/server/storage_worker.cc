@@ -30,6 +30,7 @@ void StorageWorker::stop() {
 }
 
 void StorageWorker::run() {
+  storage::disable_perf_counters_on_this_thread();
   for (;;) {
     std::vector<Job> jobs;
     {

@@ -1,5 +1,6 @@
 #include "storage/node_store.h"
 
+#include <rocksdb/perf_level.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -172,6 +173,8 @@ Result<GroupLog*> NodeStore::create_group(GroupId group, const raft::ConfState& 
   impl_->registry.groups.emplace(group, std::move(log));
   return out;
 }
+
+void disable_perf_counters_on_this_thread() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
 Status NodeStore::persist(std::span<const GroupWrite> writes, bool sync) {
   std::lock_guard writer(impl_->writer_mu);

@@ -68,6 +68,11 @@ struct GroupWrite {
   std::optional<raft::HardState> hard_state;
 };
 
+// RocksDB counts every key comparison and block read into a thread-local perf context
+// unless the thread says otherwise, and nothing here reads those counts. Call on each thread
+// that uses the store heavily (kvd's storage and network threads).
+void disable_perf_counters_on_this_thread();
+
 class NodeStore {
  public:
   // Opens (or bootstraps, see StoreOptions::create_if_missing) the store at options.path.

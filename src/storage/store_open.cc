@@ -3,6 +3,7 @@
 #include "storage/detail/store_open.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -35,6 +36,9 @@ rocksdb::DBOptions db_options() {
   // then silently disables recycle_log_file_num, which would turn the synced WAL appends
   // into cheaper overwrites; a weaker recovery mode is not worth that.)
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // The memtable insert hints below work only for writes inserted one at a time. One
+  // storage thread does nearly all writes, so concurrent inserts gained nothing anyway.
+  o.allow_concurrent_memtable_write = false;
   return o;
 }
 
@@ -52,6 +56,18 @@ rocksdb::ColumnFamilyOptions cf_options(const StoreOptions& options, std::string
   if (name == format::kDataCf) {
     o.bottommost_compression = rocksdb::kLZ4Compression;
     table.whole_key_filtering = true;
+  }
+  // Insert hints: a memtable insert normally searches the skiplist from the top, a chain of
+  // cache misses in a large memtable. Sessions, applied indexes and hard states are
+  // rewritten with every write, so each key keeps a hint (the whole key is the prefix) and
+  // its new version goes beside the last. Measured on `kvbench put` with 64 clients: the
+  // session records alone had cost about a sixth of the servers' CPU.
+  // RocksDB 7.8 also hands a range deletion the hint of a point key with its prefix, which
+  // corrupts the memtable (fixed in later RocksDB): these families must never see a
+  // DeleteRange. (That is why raft_log, whose keys ascend per group and would suit a hint
+  // too, has none: its compaction is a DeleteRange.)
+  if (name == format::kMetaCf || name == format::kRaftStateCf) {
+    o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewNoopTransform());
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return o;
