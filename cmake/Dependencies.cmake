@@ -7,10 +7,6 @@ find_package(CapnProto 0.9 CONFIG REQUIRED)
 # RocksDB 7.8 ships a CMake config on Debian.
 find_package(RocksDB 7 CONFIG REQUIRED)
 
-# jemalloc 5.3, for kvd only (src/server/CMakeLists.txt says why).
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
-
 # Standalone Asio 1.22: header-only, no CMake package.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(kv_asio INTERFACE)
