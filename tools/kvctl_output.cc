@@ -11,8 +11,8 @@ constexpr bool is_json(OutputFormat f) { return f == OutputFormat::kJson; }
 
 std::string num(std::uint64_t n) { return std::to_string(n); }
 
-// The items, each formatted by `format(item, position)`, separated by commas. (Built by
-// appending: g++ 12 -O3 reports a false -Wrestrict on `(i ? "," : "") + text`.)
+// The items, each formatted by `format(item, position)`, separated by commas: the body of
+// every JSON list kvctl prints.
 template <class T, class Format>
 std::string joined(const std::vector<T>& items, Format format) {
   std::string out;
