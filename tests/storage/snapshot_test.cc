@@ -260,6 +260,23 @@ TEST_CASE("an empty range and no sessions make a valid image", "[storage][snapsh
   CHECK(staged.txn_state_records() == 0);
 }
 
+// Feeds `feed` to a new receive of kGroup, requires it refused with `fragment` in the
+// message, and returns the (now dead) sink.
+std::unique_ptr<SnapshotSink> require_refused(NodeStore& target, const std::vector<std::string>& feed,
+                                              const std::string& fragment) {
+  auto sink = target.begin_snapshot_receive(kGroup);
+  REQUIRE(sink.ok());
+  Status last;
+  for (const auto& c : feed) {
+    last = sink.value()->add_chunk(c);
+    if (!last.ok()) break;
+  }
+  INFO(last.to_string());
+  REQUIRE(last.code() == Status::Code::kInvalidArgument);
+  CHECK_THAT(last.message(), Catch::Contains(fragment));
+  return std::move(sink.value());
+}
+
 TEST_CASE("malformed chunks are refused and kill the receive", "[storage][snapshot]") {
   TempDir src_dir, dst_dir;
   auto source = open_ok(options_for(src_dir.path(), "c", 1));
@@ -269,17 +286,8 @@ TEST_CASE("malformed chunks are refused and kill the receive", "[storage][snapsh
   auto target = open_ok(options_for(dst_dir.path(), "c", 2));
   fill_target(*target);
   auto refused = [&](const std::vector<std::string>& feed, const std::string& fragment) {
-    auto sink = target->begin_snapshot_receive(kGroup);
-    REQUIRE(sink.ok());
-    Status last;
-    for (const auto& c : feed) {
-      last = sink.value()->add_chunk(c);
-      if (!last.ok()) break;
-    }
-    INFO(last.to_string());
-    REQUIRE(last.code() == Status::Code::kInvalidArgument);
-    CHECK_THAT(last.message(), Catch::Contains(fragment));
-    CHECK(sink.value()->add_chunk(chunks[0]).code() == Status::Code::kInvalidArgument);  // dead
+    const std::unique_ptr<SnapshotSink> sink = require_refused(*target, feed, fragment);
+    CHECK(sink->add_chunk(chunks[0]).code() == Status::Code::kInvalidArgument);  // dead
   };
   std::string flipped = chunks[1];
   flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 1);
@@ -323,19 +331,6 @@ std::vector<std::string> as_version_1(const std::vector<std::string>& chunks) {
     out.push_back(std::move(c));
   }
   return resealed(std::move(out));
-}
-
-void require_refused(NodeStore& target, const std::vector<std::string>& feed, const std::string& fragment) {
-  auto sink = target.begin_snapshot_receive(kGroup);
-  REQUIRE(sink.ok());
-  Status last;
-  for (const auto& c : feed) {
-    last = sink.value()->add_chunk(c);
-    if (!last.ok()) break;
-  }
-  INFO(last.to_string());
-  REQUIRE(last.code() == Status::Code::kInvalidArgument);
-  CHECK_THAT(last.message(), Catch::Contains(fragment));
 }
 
 TEST_CASE("an image from a version 1 sender installs and leaves the group no txn state", "[storage][snapshot]") {
