@@ -218,38 +218,24 @@ TEST_CASE("client requests: close() ends waiting operations with Closed", "[clie
 
 // ---- BlockingClient
 
-// Fake nodes on a thread of their own, as a real cluster would be.
-struct ServerThread {
-  ServerThread() : work(asio::make_work_guard(io)), node(io) {}
-  void start() { thread = std::thread([this] { io.run(); }); }
-  ~ServerThread() {
-    work.reset();
-    node.server.stop();
-    io.stop();
-    if (thread.joinable()) thread.join();
-  }
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  FakeNode node;
-  std::thread thread;
-};
+using ServerThread = test::ServedOnThread<FakeNode>;
 
 TEST_CASE("blocking client: many threads at once share the connection and keep sessions exclusive",
           "[client][blocking]") {
   ServerThread server;
   std::map<std::uint64_t, int> outstanding;  // server thread only
   std::atomic<bool> violated{false};
-  server.node.delay = 1ms;
-  server.node.behaviour = [&](const net::Request& r) -> std::optional<net::ResponseBody> {
+  server.fake.delay = 1ms;
+  server.fake.behaviour = [&](const net::Request& r) -> std::optional<net::ResponseBody> {
     if (r.client_id != 0 && ++outstanding[r.client_id] > 1) violated = true;
-    return server.node.store->apply(r);
+    return server.fake.store->apply(r);
   };
-  server.node.before_respond = [&](const net::Request& r) {
+  server.fake.before_respond = [&](const net::Request& r) {
     if (r.client_id != 0) --outstanding[r.client_id];
   };
   server.start();
 
-  Options o = options_for({server.node.address});
+  Options o = options_for({server.fake.address});
   o.max_sessions = 16;
   BlockingClient client(o);
   constexpr int kThreads = 64;

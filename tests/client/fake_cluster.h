@@ -19,6 +19,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "client/options.h"
@@ -144,6 +146,9 @@ struct FakeNode {
       pending->respond(net::Response{0, std::move(body)});
     });
   }
+
+  // Closes the listener (the end of a test that served from another thread).
+  void stop() { server.stop(); }
 
   // The key-value requests seen (not status, members or the shard map, which the client
   // also asks for to route).
@@ -343,12 +348,34 @@ struct ShardedCluster {
     return out;
   }
   void put(const std::string& key, const std::string& value) { store->data[key] = net::KeyValue{key, value, ++store->index}; }
+  void stop() {
+    for (auto& node : nodes) node->stop();
+  }
 
   std::shared_ptr<FakeStore> store;
   std::vector<std::unique_ptr<FakeNode>> nodes;
   net::ShardMapResponse map;
   std::function<std::optional<net::ResponseBody>(const net::Request&)> on_commit;  // empty: the store commits
   std::function<std::optional<net::ResponseBody>(const net::Request&)> on_txn;     // empty: by the first compare
+};
+
+// A fake (FakeNode, ShardedCluster) served from an io thread of its own, as a real cluster
+// would be, for the blocking client's tests: set the fake up, then start().
+template <class Fake>
+struct ServedOnThread {
+  template <class... Args>
+  explicit ServedOnThread(Args&&... args) : work(asio::make_work_guard(io)), fake(io, std::forward<Args>(args)...) {}
+  void start() { thread = std::thread([this] { io.run(); }); }
+  ~ServedOnThread() {
+    work.reset();
+    fake.stop();
+    io.stop();
+    if (thread.joinable()) thread.join();
+  }
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  Fake fake;
+  std::thread thread;
 };
 
 }  // namespace kv::client::test

@@ -380,32 +380,21 @@ TEST_CASE("transaction: a shard map gone stale under a range read is a conflict;
   CHECK(cluster.store->data.at("a").value == "seen 1");
 }
 
-// Fake nodes on a thread of their own, as a real cluster would be.
-struct ClusterThread {
-  ClusterThread() : work(asio::make_work_guard(io)), cluster(io, 2, {"m"}, {0, 1}) {}
-  void start() { thread = std::thread([this] { io.run(); }); }
-  ~ClusterThread() {
-    work.reset();
-    for (auto& node : cluster.nodes) node->server.stop();
-    io.stop();
-    if (thread.joinable()) thread.join();
-  }
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  ShardedCluster cluster;
-  std::thread thread;
+// The test's two shards, split at "m", each led by another node.
+struct ClusterThread : test::ServedOnThread<ShardedCluster> {
+  ClusterThread() : ServedOnThread(2, std::vector<std::string>{"m"}, std::vector<std::size_t>{0, 1}) {}
 };
 
 TEST_CASE("blocking client: transactions and run_transaction", "[client][txn][blocking]") {
   ClusterThread server;
-  server.cluster.put("a", "1");
+  server.fake.put("a", "1");
   int conflicts_left = 1;
-  server.cluster.on_commit = [&](const net::Request& r) -> std::optional<net::ResponseBody> {
+  server.fake.on_commit = [&](const net::Request& r) -> std::optional<net::ResponseBody> {
     if (conflicts_left-- > 0) return conflict();
-    return server.cluster.store->commit(std::get<net::TxnCommitRequest>(r.op));
+    return server.fake.store->commit(std::get<net::TxnCommitRequest>(r.op));
   };
   server.start();
-  BlockingClient client(options_for(server.cluster.addresses()));
+  BlockingClient client(options_for(server.fake.addresses()));
 
   Result<ShardMapResult> map = client.shard_map();
   REQUIRE(map.ok());
