@@ -7,6 +7,7 @@
 //  snapshot:  the follower needs a snapshot; appends pause until it acknowledges one.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -69,6 +70,10 @@ class Progress {
   // follower rejects whatever does not fit its log, and replication backs off from there).
   void on_heartbeat_response();
 
+  // The commit index last sent to this follower (as far as its log could take it).
+  LogIndex commit_sent() const { return commit_sent_; }
+  void on_commit_sent(LogIndex commit) { commit_sent_ = std::max(commit_sent_, commit); }
+
   // Whether the leader should hold further appends to this follower.
   bool is_paused() const;
 
@@ -82,6 +87,7 @@ class Progress {
   LogIndex next_;
   ProgressState state_ = ProgressState::kProbe;
   LogIndex pending_snapshot_ = 0;
+  LogIndex commit_sent_ = 0;
   bool probe_sent_ = false;
   int snapshot_rounds_ = 0;
   bool is_learner_;

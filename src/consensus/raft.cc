@@ -119,6 +119,8 @@ void Raft::tick_heartbeat() {
   if (heartbeat_elapsed_ >= config_.heartbeat_interval_ticks) {
     heartbeat_elapsed_ = 0;
     bcast_heartbeat(read_only_.newest_context());
+  } else if (config_.defer_commit_broadcast) {
+    send_deferred_commits();
   }
 }
 

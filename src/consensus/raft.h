@@ -96,6 +96,8 @@ class Raft {
   bool committed_in_current_term() const;
   bool maybe_commit();
   void bcast_append();
+  void bcast_commit();
+  void send_deferred_commits();
   void bcast_heartbeat(const std::string& context);
   void send_append(NodeId to) { maybe_send_append(to, true); }
   bool maybe_send_append(NodeId to, bool send_if_empty);

@@ -91,7 +91,7 @@ void Raft::handle_append_response(const Message& m) {
     pr.become_probe();  // the follower installed the snapshot: resume appending after it
     pr.become_replicate();
   }
-  if (maybe_commit()) {
+  if (maybe_commit() && !config_.defer_commit_broadcast) {
     bcast_append();  // tells every follower the new commit index
   } else if (was_paused) {
     send_append(m.from);
@@ -132,7 +132,7 @@ bool Raft::maybe_commit() {
 void Raft::on_persisted() {
   if (role_ != Role::kLeader) return;
   if (tracker_.progress(id()).maybe_update(log_.stable_last_index()) && maybe_commit()) {
-    bcast_append();
+    bcast_commit();
   }
   check_invariants();
 }
@@ -140,6 +140,17 @@ void Raft::on_persisted() {
 void Raft::bcast_append() {
   for (const auto& [node, pr] : tracker_.all()) {
     if (node != id()) send_append(node);
+  }
+}
+
+void Raft::bcast_commit() {
+  // Deferred: the next append carries it, or send_deferred_commits() at the next tick.
+  if (!config_.defer_commit_broadcast) bcast_append();
+}
+
+void Raft::send_deferred_commits() {
+  for (const auto& [node, pr] : tracker_.all()) {
+    if (node != id() && pr.commit_sent() < std::min(pr.match(), log_.committed())) send_heartbeat(node, {});
   }
 }
 
@@ -151,7 +162,9 @@ void Raft::bcast_heartbeat(const std::string& context) {
 
 void Raft::send_heartbeat(NodeId to, const std::string& context) {
   // Never let a follower commit beyond what it is known to hold.
-  const LogIndex commit = std::min(tracker_.progress(to).match(), log_.committed());
+  Progress& pr = tracker_.progress(to);
+  const LogIndex commit = std::min(pr.match(), log_.committed());
+  pr.on_commit_sent(commit);
   send(Message{.type = MessageType::kHeartbeat, .to = to, .commit = commit, .context = context});
 }
 
@@ -172,6 +185,7 @@ bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
                .entries = std::move(*entries),
                .commit = log_.committed()});
   pr.on_append_sent(last, carries_entries);
+  pr.on_commit_sent(std::min(last, log_.committed()));  // the follower commits no further than `last`
   return true;
 }
 

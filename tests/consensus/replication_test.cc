@@ -220,12 +220,6 @@ TEST_CASE("malformed appends from a peer are dropped, not trusted", "[replicatio
   }
 }
 
-}  // namespace
-}  // namespace kv::raft
-
-namespace kv::raft {
-namespace {
-
 TEST_CASE("a leader's appends can leave while its previous Ready is still being persisted", "[replication][contract]") {
   test::TestCluster c(3);
   REQUIRE(c.elect(1) == 1);
@@ -244,6 +238,47 @@ TEST_CASE("a leader's appends can leave while its previous Ready is still being 
   REQUIRE(next.messages.empty());  // already taken: nothing is sent twice
   REQUIRE(next.entries.back().data == "b");
   c.node(1).advance(next);
+}
+
+TEST_CASE("a deferred commit index rides on the next append or goes out at the next tick", "[replication][commit]") {
+  auto appends_from_leader = [](const TestCluster& c, std::size_t from) {
+    std::size_t n = 0;
+    for (std::size_t i = from; i < c.sent.size(); ++i) n += c.sent[i].type == MessageType::kAppend ? 1 : 0;
+    return n;
+  };
+  SECTION("by default every follower hears of the commit at once, with an append of its own") {
+    TestCluster c(3);
+    REQUIRE(c.elect(1) == 1);
+    const std::size_t before = c.sent.size();
+    c.node(1).propose({"a"});
+    c.stabilize();
+    REQUIRE(appends_from_leader(c, before) == 4);  // the entry, then the commit, to each follower
+    REQUIRE(c.member(2).applied == std::vector<std::string>{"a"});
+  }
+  SECTION("deferred: one append per follower per write, and followers apply a step behind") {
+    TestCluster c(3, [](Config& cfg) {
+      cfg.defer_commit_broadcast = true;
+      cfg.heartbeat_interval_ticks = 5;  // so that the tick below is not a heartbeat round anyway
+    });
+    REQUIRE(c.elect(1) == 1);
+    c.tick_all(5);  // the no-op's commit reaches the followers
+    const std::size_t before = c.sent.size();
+    c.node(1).propose({"a"});
+    c.stabilize();
+    REQUIRE(appends_from_leader(c, before) == 2);
+    REQUIRE(c.member(1).applied == std::vector<std::string>{"a"});
+    REQUIRE(c.member(2).applied.empty());
+    c.node(1).propose({"b"});  // its append carries the commit of "a"
+    c.stabilize();
+    REQUIRE(c.member(2).applied == std::vector<std::string>{"a"});
+    REQUIRE(c.member(3).applied == std::vector<std::string>{"a"});
+    c.tick_all(1);  // not a heartbeat round, but the leader owes the followers a commit index
+    REQUIRE(c.member(2).applied == std::vector<std::string>{"a", "b"});
+    REQUIRE(c.member(3).applied == std::vector<std::string>{"a", "b"});
+    const std::size_t quiet = c.sent.size();
+    c.tick_all(1);  // nothing is owed any more: no message at all
+    REQUIRE(c.sent.size() == quiet);
+  }
 }
 
 }  // namespace

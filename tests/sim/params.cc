@@ -97,6 +97,8 @@ SimParams choose_params(std::uint64_t seed) {
   choose_faults(p, rng);
   choose_clients(p, rng);
   p.safety_time = rng.between(2'000, 6'000);
+  // Drawn last, so that adding it left every other setting of a seed as it was.
+  p.raft.defer_commit_broadcast = rng.chance(kPpmOne / 2);
   // Liveness: after the heal, generous room for a few elections (pre-vote rounds, a
   // check-quorum step-down, a stale leader finding out) plus catching up a lagging node.
   const SimTime fastest = *std::min_element(p.tick_period.begin(), p.tick_period.end());
@@ -121,7 +123,7 @@ std::string describe(const SimParams& p) {
   return "seed " + std::to_string(p.seed) + ": " + std::to_string(p.node_count) + " nodes" +
          " | raft election " + std::to_string(c.election_timeout_ticks) + " heartbeat " +
          std::to_string(c.heartbeat_interval_ticks) + (c.pre_vote ? " prevote" : "") +
-         (c.check_quorum ? " checkquorum" : "") + " maxmsg " + std::to_string(c.max_message_bytes) +
+         (c.check_quorum ? " checkquorum" : "") + (c.defer_commit_broadcast ? " defer-commit" : "") + " maxmsg " + std::to_string(c.max_message_bytes) +
          " inflight " + std::to_string(c.max_inflight_messages) + " snapshot-every " +
          std::to_string(c.snapshot_interval_entries) + " | ticks " + clocks + " | net drop " +
          std::to_string(p.faults.drop_ppm) + " dup " + std::to_string(p.faults.duplicate_ppm) +
