@@ -665,6 +665,14 @@ bool PeerTransport::send_snapshot_chunk(raft::NodeId to, SnapshotChunk chunk) {
   return impl_->enqueue_chunk(to, std::move(chunk));
 }
 
+bool PeerTransport::has_unsent() const {
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& [id, peer] : impl_->peers) {
+    if (peer->state == LinkState::kConnected && !peer->queue.empty()) return true;
+  }
+  return false;
+}
+
 PeerTransportStats PeerTransport::stats() const {
   const Counters& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };

@@ -141,6 +141,10 @@ class PeerTransport {
   // Thread-safe.
   bool send_snapshot_chunk(raft::NodeId to, SnapshotChunk chunk);
 
+  // Whether a message passed to send() still waits in the queue of a connected peer, not
+  // yet handed to its socket. Thread-safe.
+  bool has_unsent() const;
+
   PeerTransportStats stats() const;  // thread-safe
   std::uint16_t listen_port() const;  // 0 before start()
 

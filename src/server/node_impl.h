@@ -2,7 +2,9 @@
 // (client requests) and node_snapshots.cc (streaming snapshots). Internal to src/server.
 //
 // Threads: everything here runs on the network thread (the io_context's), except the
-// StorageWorker's thread, which hands finished Readys back through asio::post.
+// StorageWorker's thread, which hands finished Readys back through asio::post. Small
+// batches of Readys are persisted on the network thread itself while the storage thread is
+// idle (Node::persist_here); a shard's Ready is in one place at a time (ready_in_flight).
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -42,7 +44,9 @@ class Node {
   void on_peer_messages(raft::NodeId from, std::span<net::GroupMessage> messages);
   void schedule_drive();
   void drive();
-  void drive_shard(Shard& shard);
+  void drive_shard(Shard& shard, std::vector<StorageWorker::Job>& jobs);
+  static bool is_small(const std::vector<StorageWorker::Job>& jobs);
+  void persist_here(std::shared_ptr<std::vector<StorageWorker::Job>> jobs, int yields_left);
   void on_storage_done(std::vector<StorageWorker::Done> done);
   void finish_ready(Shard& shard, StorageWorker::Done& done);
   void send_messages(Shard& shard, std::vector<raft::Message>& messages);
@@ -99,6 +103,10 @@ class Node {
   std::unique_ptr<net::ClientServer> clients_;
   std::unique_ptr<StorageWorker> worker_;
   bool drive_scheduled_ = false;
+  // A batch that persists and applies at most this many entries in all is done on this
+  // thread when the storage thread is idle (Node::is_small).
+  static constexpr std::size_t kSmallBatchEntries = 4;
+  static constexpr int kYieldsBeforeFsync = 3;
   bool stopping_ = false;
 
   std::unique_ptr<TxnCoordinator> coordinator_;

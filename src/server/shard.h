@@ -1,5 +1,5 @@
 // One shard on one node, as the network thread sees it: its Raft group, the client
-// requests waiting on it, and its state machine (which only the storage thread touches).
+// requests waiting on it, and its state machine (touched only where the Ready is persisted).
 // Not thread-safe: owned by the network thread (state_machine excepted).
 #pragma once
 
@@ -52,9 +52,9 @@ struct Shard {
   const storage::KeyRange range;
   const ShardPlacement placement;
   raft::RawNode raft;
-  ShardStateMachine state_machine;  // storage thread only
+  ShardStateMachine state_machine;  // only while persisting a Ready (see ready_in_flight)
 
-  bool ready_in_flight = false;   // a Ready is with the storage thread
+  bool ready_in_flight = false;   // a Ready is being persisted (storage thread, or queued here)
   raft::LogIndex applied = 0;     // as far as the network thread knows
   raft::SoftState soft_state;
   Clock::time_point last_leader_transfer{};  // leader balancing (node_txns.cc)

@@ -1,6 +1,7 @@
 // The replicated state machine of one shard: applies committed commands to the DataStore,
 // with the Raft thesis's client sessions (§6.3) so that a retried write is applied at most
-// once. Runs on the storage thread only (not thread-safe).
+// once. Not thread-safe: it runs where its shard's Ready is persisted, on the storage thread
+// or (for a small batch) the network thread, never on both at once.
 //
 // Sessions: a client writes through sessions, each with at most one write outstanding;
 // a retry repeats the same (client_id, seq). A command whose seq equals the session's last
@@ -109,8 +110,8 @@ class ShardStateMachine {
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::set<std::pair<raft::LogIndex, std::uint64_t>> by_activity_;
 
-  // Transactions. Changed only by apply() (the storage thread), which holds txn_mu_ for a
-  // whole batch: the network thread, reading under it, never sees a lock released before
+  // Transactions. Changed only by apply(), which holds txn_mu_ for a whole batch: the
+  // network thread, reading under it while the storage thread applies, never sees a lock released before
   // the data it guarded is written. published_locks_ lets it skip the mutex when no
   // transaction is prepared (it rises as soon as a lock is taken, falls after the write).
   mutable std::mutex txn_mu_;

@@ -11,13 +11,18 @@ StorageWorker::StorageWorker(storage::NodeStore& store, DoneHandler on_done)
 
 StorageWorker::~StorageWorker() { stop(); }
 
-void StorageWorker::submit(Job job) {
+void StorageWorker::submit(std::vector<Job> jobs) {
   {
     std::lock_guard lock(mu_);
     KV_ASSERT_MSG(!stopping_, "a job submitted after stop()");
-    queue_.push_back(std::move(job));
+    for (Job& job : jobs) queue_.push_back(std::move(job));
   }
   cv_.notify_one();
+}
+
+bool StorageWorker::idle() {
+  std::lock_guard lock(mu_);
+  return !busy_ && queue_.empty();
 }
 
 void StorageWorker::stop() {
@@ -35,15 +40,17 @@ void StorageWorker::run() {
     std::vector<Job> jobs;
     {
       std::unique_lock lock(mu_);
+      busy_ = false;
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything submitted is done
       jobs.swap(queue_);
+      busy_ = true;
     }
-    process(jobs);
+    on_done_(process(store_, jobs));
   }
 }
 
-void StorageWorker::process(std::vector<Job>& jobs) {
+std::vector<StorageWorker::Done> StorageWorker::process(storage::NodeStore& store, std::vector<Job>& jobs) {
   // 1. One synced write for every shard's snapshot, entries and hard state.
   std::vector<storage::GroupWrite> writes;
   bool must_sync = false;
@@ -57,7 +64,7 @@ void StorageWorker::process(std::vector<Job>& jobs) {
   if (!writes.empty()) {
     // A Ready that only moves the commit index needs no fsync (raw_node.h): a lost commit
     // index is learned again from the leader. Entries, votes and terms are always synced.
-    const storage::Status status = store_.persist(writes, must_sync);
+    const storage::Status status = store.persist(writes, must_sync);
     // Nothing safe can follow a failed log write: a restart recovers from what is durable.
     KV_ASSERT_MSG(status.ok(), ("persisting the Raft log failed: " + status.to_string()).c_str());
   }
@@ -73,7 +80,7 @@ void StorageWorker::process(std::vector<Job>& jobs) {
     std::vector<ApplyResult> results = job.state_machine->apply(job.ready.committed_entries);
     done.push_back(Done{job.group, std::move(job.ready), std::move(results)});
   }
-  on_done_(std::move(done));
+  return done;
 }
 
 }  // namespace kv::server

@@ -2,7 +2,8 @@
 // write (group commit across shards), applies their committed entries, and hands each Ready
 // back to the network thread, which then sends the messages that had to wait, serves reads,
 // compacts the log and calls advance(). This is steps 1 and 3 of the Ready contract in
-// consensus/raw_node.h; the network thread does 2, 4, 5 and 6.
+// consensus/raw_node.h; the network thread does 2, 4, 5 and 6. (A small batch may skip the
+// hand-off: the network thread calls process() itself while this thread is idle().)
 #pragma once
 
 #include <condition_variable>
@@ -40,13 +41,18 @@ class StorageWorker {
   StorageWorker& operator=(const StorageWorker&) = delete;
 
   // Thread-safe. REQUIRES: at most one job per group outstanding (one Ready at a time).
-  void submit(Job job);
+  void submit(std::vector<Job> jobs);
+  // No job queued or in progress. Only the caller of submit() makes the worker busy, so an
+  // idle worker stays idle until that caller submits again.
+  bool idle();
+  // Persists and applies one batch of jobs (steps 1 and 3) on the calling thread: the
+  // storage thread, or the network thread while the storage thread is idle().
+  static std::vector<Done> process(storage::NodeStore& store, std::vector<Job>& jobs);
   // Finishes the jobs already submitted, then stops the thread. Idempotent.
   void stop();
 
  private:
   void run();
-  void process(std::vector<Job>& jobs);
 
   storage::NodeStore& store_;
   const DoneHandler on_done_;
@@ -54,6 +60,7 @@ class StorageWorker {
   std::condition_variable cv_;
   std::vector<Job> queue_;
   bool stopping_ = false;
+  bool busy_ = false;
   std::thread thread_;
 };
 
