@@ -249,11 +249,11 @@ void Node::drive() {
   std::vector<StorageWorker::Job> jobs;
   for (auto& [id, shard] : shards_) drive_shard(*shard, jobs);
   if (jobs.empty()) return;
-  if (!is_small(jobs) || !worker_->idle()) {
+  if (is_small(jobs)) {
+    persist_here(std::move(jobs), kYieldsBeforeFsync);
+  } else {
     worker_->submit(std::move(jobs));
-    return;
   }
-  persist_here(std::make_shared<std::vector<StorageWorker::Job>>(std::move(jobs)), kYieldsBeforeFsync);
 }
 
 // At one or a few clients a Ready's storage work is one small write, and handing it to the
@@ -271,25 +271,27 @@ bool Node::is_small(const std::vector<StorageWorker::Job>& jobs) {
   return entries <= kSmallBatchEntries;
 }
 
-void Node::persist_here(std::shared_ptr<std::vector<StorageWorker::Job>> jobs, int yields_left) {
+void Node::persist_here(std::vector<StorageWorker::Job> jobs, int yields_left) {
   if (stopping_) return;  // nothing in it was acknowledged
+  // Shards must not write from two threads at once: while the storage thread has work (from
+  // a drive during a yield below, too), the batch follows it there.
+  if (!worker_->idle()) {
+    worker_->submit(std::move(jobs));
+    return;
+  }
   bool must_sync = false;
-  for (const StorageWorker::Job& job : *jobs) must_sync = must_sync || job.ready.must_sync;
+  for (const StorageWorker::Job& job : jobs) must_sync = must_sync || job.ready.must_sync;
   // The appends this Ready sent must leave before an fsync blocks the thread, or the
   // followers' fsyncs would wait for the leader's. The transport writes from this thread's
   // loop, so yield to it (a bounded number of times: a peer still connecting keeps its
   // queue).
   if (must_sync && yields_left > 0 && transport_->has_unsent()) {
-    asio::post(io_, [this, jobs = std::move(jobs), yields_left] { persist_here(jobs, yields_left - 1); });
+    asio::post(io_, [this, jobs = std::move(jobs), yields_left]() mutable {
+      persist_here(std::move(jobs), yields_left - 1);
+    });
     return;
   }
-  // Another drive may have handed the storage thread work meanwhile: shards must not write
-  // from two threads at once, so follow it there.
-  if (!worker_->idle()) {
-    worker_->submit(std::move(*jobs));
-    return;
-  }
-  on_storage_done(StorageWorker::process(*store_, *jobs));
+  on_storage_done(StorageWorker::process(*store_, jobs));
 }
 
 void Node::drive_shard(Shard& shard, std::vector<StorageWorker::Job>& jobs) {

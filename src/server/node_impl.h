@@ -46,7 +46,7 @@ class Node {
   void drive();
   void drive_shard(Shard& shard, std::vector<StorageWorker::Job>& jobs);
   static bool is_small(const std::vector<StorageWorker::Job>& jobs);
-  void persist_here(std::shared_ptr<std::vector<StorageWorker::Job>> jobs, int yields_left);
+  void persist_here(std::vector<StorageWorker::Job> jobs, int yields_left);
   void on_storage_done(std::vector<StorageWorker::Done> done);
   void finish_ready(Shard& shard, StorageWorker::Done& done);
   void send_messages(Shard& shard, std::vector<raft::Message>& messages);

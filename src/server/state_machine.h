@@ -111,9 +111,10 @@ class ShardStateMachine {
   std::set<std::pair<raft::LogIndex, std::uint64_t>> by_activity_;
 
   // Transactions. Changed only by apply(), which holds txn_mu_ for a whole batch: the
-  // network thread, reading under it while the storage thread applies, never sees a lock released before
-  // the data it guarded is written. published_locks_ lets it skip the mutex when no
-  // transaction is prepared (it rises as soon as a lock is taken, falls after the write).
+  // network thread, reading under it while the storage thread applies, never sees a lock
+  // released before the data it guarded is written. published_locks_ lets it skip the mutex
+  // when no transaction is prepared (it rises as soon as a lock is taken, falls after the
+  // write).
   mutable std::mutex txn_mu_;
   TxnTable txns_;
   std::map<TxnId, std::chrono::steady_clock::time_point> first_seen_;  // local, not replicated

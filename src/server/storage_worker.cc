@@ -20,7 +20,7 @@ void StorageWorker::submit(std::vector<Job> jobs) {
   cv_.notify_one();
 }
 
-bool StorageWorker::idle() {
+bool StorageWorker::idle() const {
   std::lock_guard lock(mu_);
   return !busy_ && queue_.empty();
 }

@@ -44,7 +44,7 @@ class StorageWorker {
   void submit(std::vector<Job> jobs);
   // No job queued or in progress. Only the caller of submit() makes the worker busy, so an
   // idle worker stays idle until that caller submits again.
-  bool idle();
+  bool idle() const;
   // Persists and applies one batch of jobs (steps 1 and 3) on the calling thread: the
   // storage thread, or the network thread while the storage thread is idle().
   static std::vector<Done> process(storage::NodeStore& store, std::vector<Job>& jobs);
@@ -56,7 +56,7 @@ class StorageWorker {
 
   storage::NodeStore& store_;
   const DoneHandler on_done_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Job> queue_;
   bool stopping_ = false;

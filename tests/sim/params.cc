@@ -123,7 +123,8 @@ std::string describe(const SimParams& p) {
   return "seed " + std::to_string(p.seed) + ": " + std::to_string(p.node_count) + " nodes" +
          " | raft election " + std::to_string(c.election_timeout_ticks) + " heartbeat " +
          std::to_string(c.heartbeat_interval_ticks) + (c.pre_vote ? " prevote" : "") +
-         (c.check_quorum ? " checkquorum" : "") + (c.defer_commit_broadcast ? " defer-commit" : "") + " maxmsg " + std::to_string(c.max_message_bytes) +
+         (c.check_quorum ? " checkquorum" : "") + (c.defer_commit_broadcast ? " defer-commit" : "") +
+         " maxmsg " + std::to_string(c.max_message_bytes) +
          " inflight " + std::to_string(c.max_inflight_messages) + " snapshot-every " +
          std::to_string(c.snapshot_interval_entries) + " | ticks " + clocks + " | net drop " +
          std::to_string(p.faults.drop_ppm) + " dup " + std::to_string(p.faults.duplicate_ppm) +

@@ -118,7 +118,8 @@ def format_table(summary, rss, meta):
                "generators;")
     out.append("default durability on both (every acknowledged write fsynced on a quorum); key 16 B, value 256 B;")
     out.append(f"{meta['rounds']} round(s), each workload run etcd then ours in odd rounds, ours then etcd in even "
-               f"ones; {meta['duration_s']:g} s windows after {meta['warmup_s']:g} s warm-up. Load average: {meta['load_before']} before, {meta['load_after']} after.")
+               f"ones; {meta['duration_s']:g} s windows after {meta['warmup_s']:g} s warm-up. "
+               f"Load average: {meta['load_before']} before, {meta['load_after']} after.")
     out.append("Values are means over the rounds; ratio = ours/etcd per round, geometric mean (min-max).")
     out.append("ops/s and ops/CPU-s: ratio > 1 favours ours. p99: ratio < 1 favours ours. "
                "ops/CPU-s = ops per second of the three servers' CPU.")
